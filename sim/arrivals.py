@@ -1,0 +1,63 @@
+"""Arrivals of notifications and applications (MODEL.md 3.1).
+
+Poisson processes at a rate per 1,000 children per year times the municipality's
+children, with monthly seasonality by thinning. A notification on a child with an open
+case joins that case; otherwise it opens a new case, for a child seen before (whose
+earlier case closed) or a child new to the department.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.model import Model
+    from sim.rng import Stream
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def notifications(m: Model):
+    """The process of notifications (underretninger)."""
+    a = m.scenario.arrivals
+    stream = m.rng.notifications
+    yield from _arrivals(m, stream, a.notifications_per_1000_children_per_year, lambda: _notification(m, stream))
+
+
+def applications(m: Model):
+    """The process of applications for help from families."""
+    a = m.scenario.arrivals
+    stream = m.rng.applications
+    yield from _arrivals(m, stream, a.applications_per_1000_children_per_year, lambda: _application(m))
+
+
+def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
+    season = m.scenario.arrivals.seasonality
+    peak = max(season)
+    rate_per_day = per_1000_per_year * m.scenario.municipality.children / 1000.0 / DAYS_PER_YEAR * peak
+    if rate_per_day <= 0:
+        return
+    mean_gap = 1.0 / rate_per_day
+    env = m.env
+    while True:
+        yield env.timeout(stream.exponential(mean_gap))
+        month = int((env.now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12
+        if stream.uniform() * peak < season[month]:
+            handle()
+
+
+def _notification(m: Model, stream: Stream) -> None:
+    a = m.scenario.arrivals
+    u_repeat, u_pick = stream.uniform(), stream.uniform()
+    if u_repeat < a.repeat_notification_share and m.open_cases:
+        case = m.open_cases[min(int(u_pick * len(m.open_cases)), len(m.open_cases) - 1)]
+        m.notification_joins(case)
+        return
+    child = m.notified_child(stream.uniform(), stream.uniform())
+    m.open_case(child, "notification")
+
+
+def _application(m: Model) -> None:
+    child = m.notified_child(1.0, 0.0)
+    m.open_case(child, "application")

@@ -1,0 +1,43 @@
+"""The life of one case, from notification to closing (MODEL.md 3.2-3.9)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from sim.intake import preliminary_assessment
+from sim.investigation import investigate
+from sim.ladder import follow_ladder
+
+if TYPE_CHECKING:
+    from sim.entities import Case
+    from sim.model import Model
+
+
+def case_flow(m: Model, case: Case):
+    """Preliminary assessment, investigation, then the ladder until the case closes."""
+    try:
+        if case.source == "notification":
+            go_on = yield from preliminary_assessment(m, case)
+            if not go_on:
+                m.decide_notification(case, "screened_out")
+                m.close_case(case, "screened_out")
+                return
+        m.decide_notification(case, "opened_case")
+        start_step = yield from investigate(m, case)
+        if start_step == 0:
+            m.close_case(case, "no_need")
+            return
+        yield from follow_ladder(m, case, start_step)
+    except simpy.Interrupt as stop:
+        m.decide_notification(case, "opened_case")
+        m.close_case(case, str(stop.cause))
+
+
+def stock_case_flow(m: Model, case: Case):
+    """A case of the initial stock: already on its step, it only follows the ladder."""
+    try:
+        yield from follow_ladder(m, case, case.child.step)
+    except simpy.Interrupt as stop:
+        m.close_case(case, str(stop.cause))

@@ -1,0 +1,214 @@
+"""Caseworkers and the intake desk (MODEL.md 3.7 and 3.8).
+
+A caseworker is a single server whose tasks queue by priority. Each open case costs a
+standing share of hours every week; what is left of the casework hours goes to tasks,
+so a task of ``h`` hours takes ``h / (hours left per day)`` calendar days. With many
+cases the hours left shrink and every visit waits longer: follow-ups slip out of the
+caseload, not out of a parameter.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+import simpy
+
+if TYPE_CHECKING:
+    from sim.entities import Case
+
+_POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
+
+# Task priorities (lower first): MODEL.md 3.7.
+ACUTE = 0
+DEADLINE = 1
+FOLLOWUP = 2
+OTHER = 3
+
+
+class Worker:
+    """One caseworker (or intake desk worker) working through a priority queue of tasks."""
+
+    __slots__ = (
+        "env",
+        "id",
+        "case_hours_per_week",
+        "min_task_hours_per_week",
+        "cases",
+        "points",
+        "standing_hours",
+        "queue",
+        "escalations",
+        "_seq",
+        "busy",
+        "_current",
+        "hours_worked",
+    )
+
+    def __init__(self, env: simpy.Environment, worker_id: int, case_hours_per_week: float, min_task_share: float):
+        self.env = env
+        self.id = worker_id
+        self.case_hours_per_week = case_hours_per_week
+        self.min_task_hours_per_week = case_hours_per_week * min_task_share
+        self.cases = 0
+        self.points = 0.0
+        self.standing_hours = 0.0
+        self.queue: list = []
+        self.escalations: list = []
+        self._seq = 0
+        self.busy = False
+        self._current: tuple[simpy.Event, float] | None = None
+        self.hours_worked = 0.0
+
+    def task_hours_per_day(self) -> float:
+        """Hours a day left for tasks after the standing work of the current caseload."""
+        free = self.case_hours_per_week - self.standing_hours
+        if free < self.min_task_hours_per_week:
+            free = self.min_task_hours_per_week
+        return free / 7.0
+
+    def do(
+        self, hours: float, priority: int, case: Case | None = None, escalate_day: float | None = None
+    ) -> simpy.Event:
+        """Queue a task; the returned event fires when it is done (value: the time).
+
+        A task with ``escalate_day`` moves up to :data:`DEADLINE` priority from that day on
+        (an investigation whose legal deadline draws near).
+        """
+        if not self.busy and not self.queue and hours > 0:
+            # Idle: the task starts now, and its timeout is the event the caller waits on.
+            self.busy = True
+            timeout = self.env.timeout(hours / self.task_hours_per_day())
+            self._current = (None, hours)
+            timeout.callbacks.append(self._next)
+            return timeout
+        done = self.env.event()
+        self._seq += 1
+        task = [priority, self._seq, hours, done, case]
+        heapq.heappush(self.queue, task)
+        if escalate_day is not None and priority > DEADLINE:
+            heapq.heappush(self.escalations, (escalate_day, self._seq, task))
+        if not self.busy:
+            self.busy = True
+            self._next()
+        return done
+
+    def _escalate(self) -> None:
+        now = self.env.now
+        escalations = self.escalations
+        while escalations and escalations[0][0] <= now:
+            task = heapq.heappop(escalations)[2]
+            if task[3] is not None:  # still queued: requeue at deadline priority
+                heapq.heappush(self.queue, [DEADLINE, task[1], task[2], task[3], task[4]])
+                task[3] = None
+
+    def _next(self, _timeout: simpy.Event | None = None) -> None:
+        """Finish the current task, if any, and start the next one (driven by callbacks,
+        not a process: a task costs one timeout and one completion event)."""
+        env = self.env
+        if self._current is not None:
+            done, hours = self._current
+            self._current = None
+            self.hours_worked += hours
+            if done is not None:
+                done.succeed(env.now)
+        if self.escalations:
+            self._escalate()
+        queue = self.queue
+        while queue:
+            task = heapq.heappop(queue)
+            _, _, hours, done, case = task
+            if done is None:
+                continue  # moved up to deadline priority, queued again
+            task[3] = None
+            if case is not None and case.closed:
+                continue  # the case closed while the task waited: nothing left to do
+            if hours > 0:
+                self._current = (done, hours)
+                env.timeout(hours / self.task_hours_per_day()).callbacks.append(self._next)
+                return
+            done.succeed(env.now)
+        self.busy = False
+
+
+class Caseworkers:
+    """The district caseworkers, assignment to the one with fewest points, and the waiting list.
+
+    Under a point cap no caseworker carries more than the cap: a case that does not fit
+    waits unassigned, first come first served, until points are freed.
+    """
+
+    def __init__(self, env: simpy.Environment, workers: list[Worker], point_cap: float | None):
+        self.env = env
+        self.workers = workers
+        self.point_cap = point_cap
+        self.waiting: deque[tuple[Case, str, float, float]] = deque()
+
+    def _fits(self, worker: Worker, points: float) -> bool:
+        return self.point_cap is None or worker.points + points <= self.point_cap + 1e-9
+
+    def _attach(self, case: Case, worker: Worker, kind: str, points: float, standing: float) -> None:
+        case.owner = worker
+        case.kind = kind
+        case.points = points
+        case.standing_hours = standing
+        worker.cases += 1
+        worker.points += points
+        worker.standing_hours += standing
+
+    def _detach(self, case: Case) -> None:
+        worker = case.owner
+        if worker is not None:
+            worker.cases -= 1
+            worker.points -= case.points
+            worker.standing_hours -= case.standing_hours
+            case.owner = None
+
+    def set_kind(self, case: Case, kind: str, points: float, standing: float) -> simpy.Event | None:
+        """Give ``case`` a new kind; returns None when it has an owner at once, else an event
+        that fires when a caseworker with room takes it."""
+        owner = case.owner
+        if owner is not None and self._fits(owner, points - case.points):
+            owner.points += points - case.points
+            owner.standing_hours += standing - case.standing_hours
+            case.kind, case.points, case.standing_hours = kind, points, standing
+            return None
+        if owner is not None:
+            self._detach(case)
+            self._serve_waiting()
+        best = min(self.workers, key=_POINTS)
+        if not self.waiting and self._fits(best, points):
+            self._attach(case, best, kind, points, standing)
+            return None
+        case.kind, case.points, case.standing_hours = kind, points, standing
+        case.assigned = self.env.event()
+        self.waiting.append((case, kind, points, standing))
+        return case.assigned
+
+    def release(self, case: Case) -> None:
+        """The case closed: free its points and take cases off the waiting list."""
+        if case.owner is not None:
+            self._detach(case)
+            self._serve_waiting()
+        elif case.assigned is not None and not case.assigned.triggered:
+            self.waiting = deque(w for w in self.waiting if w[0] is not case)
+
+    def _serve_waiting(self) -> None:
+        while self.waiting:
+            case, kind, points, standing = self.waiting[0]
+            best = min(self.workers, key=_POINTS)
+            if not self._fits(best, points):
+                return
+            self.waiting.popleft()
+            self._attach(case, best, kind, points, standing)
+            case.assigned.succeed(self.env.now)
+
+
+def work(case: Case, hours: float, priority: int, escalate_day: float | None = None):
+    """Hours of the case's caseworker (a SimPy generator); while the case waits unassigned
+    on the waiting list, nothing is done."""
+    while case.owner is None:
+        yield case.assigned
+    yield case.owner.do(hours, priority, case, escalate_day)

@@ -1,0 +1,101 @@
+"""The entities of MODEL.md section 2: children and their cases."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.caseworkers import Worker
+
+# Case kinds, which give a case its weight in Borås points and its standing hours.
+PRELIMINARY = "preliminary_assessment"
+INVESTIGATION_NOTIFICATION = "investigation_notification"
+INVESTIGATION_APPLICATION = "investigation_application"
+INTERVENTION = "intervention"
+PLACEMENT = "placement"
+
+
+class Child:
+    """A child known to the department. ``step`` is 0 when on no rung of the ladder."""
+
+    __slots__ = (
+        "id",
+        "birth_day",
+        "need",
+        "step",
+        "case",
+        "need_version",
+        "relapse_until_day",
+        "returned_home_day",
+    )
+
+    def __init__(self, child_id: int, birth_day: float, need: int):
+        self.id = child_id
+        self.birth_day = birth_day
+        self.need = need
+        self.step = 0
+        self.case: Case | None = None
+        self.need_version = 0
+        self.relapse_until_day = -1.0
+        self.returned_home_day: float | None = None
+
+
+class Case:
+    """One open child-welfare case, owned by at most one caseworker at a time."""
+
+    __slots__ = (
+        "id",
+        "child",
+        "source",
+        "kind",
+        "points",
+        "standing_hours",
+        "owner",
+        "notified_day",
+        "urgent",
+        "screen_u",
+        "process",
+        "waiting",
+        "acute",
+        "in_ladder",
+        "step_start_day",
+        "last_followup_day",
+        "next_due_day",
+        "kinship_available",
+        "closed",
+        "assigned",
+        "open_index",
+        "notification",
+        "spell_entry",
+        "spell_replacement",
+        "spell_initial",
+    )
+
+    def __init__(self, case_id: int, child: Child, source: str, notified_day: float, urgent: bool, screen_u: float):
+        self.id = case_id
+        self.child = child
+        self.source = source  # "notification" or "application"
+        self.kind = ""
+        self.points = 0.0
+        self.standing_hours = 0.0
+        self.owner: Worker | None = None
+        self.notified_day = notified_day
+        self.urgent = urgent
+        self.screen_u = screen_u
+        self.process: simpy.Process | None = None
+        self.waiting = False  # waiting for the next follow-up (an acute event interrupts)
+        self.acute = False
+        self.in_ladder = False
+        self.step_start_day = 0.0
+        self.last_followup_day = 0.0
+        self.next_due_day = 0.0
+        self.kinship_available: bool | None = None
+        self.closed = False
+        self.assigned: simpy.Event | None = None
+        self.open_index = -1
+        self.notification: tuple | None = None  # (id, day) of the notification awaiting its outcome
+        self.spell_entry = False
+        self.spell_replacement = False
+        self.spell_initial = False

@@ -1,0 +1,178 @@
+"""Summary indicators: pure functions of the result tables (MODEL.md section 4).
+
+Every function takes tidy tables whose times are days since the start of measurement
+and returns numbers; they are tested on small hand-made tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import DAYS_PER_YEAR, STEP_NAMES
+
+PLACEMENT_TYPES = {3: "kinship", 4: "foster", 5: "institution"}
+
+SUMMARY_NAMES: tuple[str, ...] = (
+    "mean_caseload_cases",
+    "p90_caseload_cases",
+    "mean_caseload_points",
+    "waiting_list_mean",
+    "notifications_per_year",
+    "investigations_within_deadline_share",
+    "mean_days_to_first_contact",
+    "followup_on_time_share",
+    "followup_within_legal_share",
+    "mean_followup_interval_days",
+    "placements_per_year",
+    "placement_share_kinship",
+    "placement_share_foster",
+    "placement_share_institution",
+    "median_placement_days_kinship",
+    "median_placement_days_foster",
+    "median_placement_days_institution",
+    "replacement_share",
+    "children_in_care_mean",
+    "cost_total_per_year",
+    "cost_placements_per_year",
+    "cost_staff_per_year",
+    "cost_share_steps_1_2",
+    "cost_share_step_5",
+)
+"""The indicators every summary carries, by these exact names (more may follow)."""
+
+
+def kaplan_meier(durations, observed) -> pd.DataFrame:
+    """The Kaplan-Meier survival curve: columns ``time``, ``at_risk``, ``events``, ``survival``.
+
+    ``observed`` is False for a censored duration. Censored durations tied with events
+    count as at risk at that time (the usual convention).
+    """
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(observed, dtype=bool)
+    if d.size == 0:
+        return pd.DataFrame({"time": [], "at_risk": [], "events": [], "survival": []})
+    times = np.unique(d[e])
+    at_risk = np.array([(d >= t).sum() for t in times])
+    events = np.array([((d == t) & e).sum() for t in times])
+    survival = np.cumprod(1.0 - events / at_risk)
+    return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events, "survival": survival})
+
+
+def km_median(durations, observed) -> float:
+    """The Kaplan-Meier median: the first time the survival falls to 0.5 or below
+    (NaN when it never does, as with heavy censoring)."""
+    curve = kaplan_meier(durations, observed)
+    hit = curve[curve["survival"] <= 0.5 + 1e-12]
+    return float(hit["time"].iloc[0]) if len(hit) else math.nan
+
+
+def _share(mask: pd.Series) -> float:
+    return float(mask.mean()) if len(mask) else math.nan
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
+def caseload_indicators(caseload: pd.DataFrame) -> dict[str, float]:
+    per_time = caseload.drop_duplicates("time_days")
+    return {
+        "mean_caseload_cases": _mean(caseload["cases"]),
+        "p90_caseload_cases": float(np.percentile(caseload["cases"], 90)) if len(caseload) else math.nan,
+        "mean_caseload_points": _mean(caseload["points"]),
+        "waiting_list_mean": _mean(per_time["waiting_list"]),
+    }
+
+
+def intake_indicators(notifications, investigations, contacts, measured_days, deadline_days) -> dict[str, float]:
+    years = measured_days / DAYS_PER_YEAR
+    notes = notifications[notifications["source"] == "notification"]
+    first = contacts.groupby("case").agg(notified_day=("notified_day", "first"), contact=("contact_day", "min"))
+    first = first[first["notified_day"] >= 0]
+    by_caseworker = contacts[(contacts["by"] == "caseworker") & (contacts["notified_day"] >= 0)]
+    return {
+        "notifications_per_year": len(notes) / years,
+        "applications_per_year": float((notifications["source"] == "application").sum()) / years,
+        "investigations_per_year": len(investigations) / years,
+        "investigations_within_deadline_share": _share(
+            investigations["done_day"] - investigations["notified_day"] <= deadline_days
+        ),
+        "mean_days_to_first_contact": _mean(first["contact"] - first["notified_day"]),
+        "mean_days_to_caseworker_contact": _mean(by_caseworker["contact_day"] - by_caseworker["notified_day"]),
+        "screened_out_share": _share(notes["outcome"] == "screened_out"),
+    }
+
+
+def followup_indicators(followups: pd.DataFrame, grace_days: float, legal_days: float) -> dict[str, float]:
+    delay = followups["done_day"] - followups["due_day"]
+    interval = followups["done_day"] - followups["previous_day"]
+    done = followups["done_day"].notna()
+    return {
+        "followup_on_time_share": _share(delay.le(grace_days) & done),
+        "followup_within_legal_share": _share(interval.le(legal_days) & done),
+        "mean_followup_interval_days": _mean(interval[done]),
+        "mean_followup_delay_days": _mean(delay[done]),
+    }
+
+
+def placement_indicators(placements: pd.DataFrame, measured_days: float, children: int) -> dict[str, float]:
+    years = measured_days / DAYS_PER_YEAR
+    started = placements[placements["start_day"] >= 0]
+    entries = started[started["entry"]]
+    out: dict[str, float] = {
+        "placements_per_year": len(entries) / years,
+        "placements_per_1000_children_per_year": len(entries) / years / children * 1000,
+    }
+    for step, name in PLACEMENT_TYPES.items():
+        of_type = started[started["step"] == step]
+        out[f"placement_share_{name}"] = len(of_type) / len(started) if len(started) else math.nan
+        out[f"median_placement_days_{name}"] = km_median(of_type["duration_days"], ~of_type["censored"])
+        out[f"mean_placement_days_{name}"] = _mean(of_type.loc[~of_type["censored"], "duration_days"])
+    out["replacement_share"] = _share(entries["replacement"])
+    in_window = _overlap_days(placements, 0.0, measured_days)
+    out["children_in_care_mean"] = float(in_window.sum() / measured_days)
+    out["children_in_care_per_1000"] = out["children_in_care_mean"] / children * 1000
+    for step, name in PLACEMENT_TYPES.items():
+        total = in_window.sum()
+        out[f"care_days_share_{name}"] = (
+            float(in_window[placements["step"] == step].sum() / total) if total else math.nan
+        )
+    return out
+
+
+def _overlap_days(spells: pd.DataFrame, start: float, end: float) -> pd.Series:
+    spell_end = spells["end_day"].fillna(end).clip(upper=end)
+    spell_start = spells["start_day"].clip(lower=start)
+    return (spell_end - spell_start).clip(lower=0.0)
+
+
+def cost_table(spells, measured_days, cost_dkk_per_year_by_step, staff, staff_cost_dkk_per_year) -> pd.DataFrame:
+    """Costs per measured year and category (the ladder steps and staff), in DKK."""
+    rows = []
+    n_years = max(1, math.ceil(measured_days / DAYS_PER_YEAR - 1e-9))
+    for k in range(n_years):
+        y0 = k * DAYS_PER_YEAR
+        y1 = min((k + 1) * DAYS_PER_YEAR, measured_days)
+        days = _overlap_days(spells, y0, y1)
+        for step, name in enumerate(STEP_NAMES, start=1):
+            cost = float(days[spells["step"] == step].sum()) / DAYS_PER_YEAR * cost_dkk_per_year_by_step[step - 1]
+            rows.append((k + 1, step, name, cost))
+        rows.append((k + 1, 0, "staff", staff * staff_cost_dkk_per_year * (y1 - y0) / DAYS_PER_YEAR))
+    return pd.DataFrame(rows, columns=["year", "step", "category", "cost_dkk"])
+
+
+def cost_indicators(costs: pd.DataFrame, measured_days: float) -> dict[str, float]:
+    years = measured_days / DAYS_PER_YEAR
+    by_step = costs.groupby("step")["cost_dkk"].sum()
+    measures = by_step.drop(0, errors="ignore").sum()
+    return {
+        "cost_total_per_year": float(by_step.sum() / years),
+        "cost_placements_per_year": float(by_step.reindex([3, 4, 5]).fillna(0).sum() / years),
+        "cost_interventions_per_year": float(by_step.reindex([1, 2]).fillna(0).sum() / years),
+        "cost_staff_per_year": float(by_step.get(0, 0.0) / years),
+        "cost_share_steps_1_2": float(by_step.reindex([1, 2]).fillna(0).sum() / measures) if measures else math.nan,
+        "cost_share_step_5": float(by_step.get(5, 0.0) / measures) if measures else math.nan,
+    }

@@ -1,0 +1,49 @@
+"""Investigation with its 4-month deadline, and the start step it leads to (MODEL.md 3.3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.caseworkers import ACUTE, DEADLINE, OTHER, work
+from sim.entities import INVESTIGATION_APPLICATION
+
+if TYPE_CHECKING:
+    from sim.entities import Case
+    from sim.model import Model
+
+
+def investigate(m: Model, case: Case):
+    """Spend the investigation's hours in sessions; returns the start step (0 = close).
+
+    Sessions wait for statements in between; a session is prioritised once the deadline
+    is near, and at once after an acute event. The investigation reveals the need.
+    """
+    h = m.scenario.hours
+    if case.source == "application":
+        m.set_kind(case, INVESTIGATION_APPLICATION)
+    m.log(case, "investigation_start")
+    deadline = case.notified_day + h.investigation_deadline_days
+    session_hours = h.investigation_hours / h.investigation_sessions
+    for session in range(h.investigation_sessions):
+        if session and not case.acute:
+            yield m.env.timeout(h.investigation_gap_days)
+        if case.acute:
+            priority = ACUTE
+        elif deadline - m.env.now <= h.deadline_alarm_days:
+            priority = DEADLINE
+        else:
+            priority = OTHER
+        yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
+    case.acute = False
+    m.investigation_done(case)
+    return start_step(m, case.child.need)
+
+
+def start_step(m: Model, need: int) -> int:
+    """The step the policy starts a child of this need on: the lowest that meets it, or,
+    with the policy's probability, one above (a conservative start)."""
+    if need <= 0:
+        return 0
+    if need < 5 and m.rng.decisions.uniform() < m.scenario.policy.start_step_extra_probability:
+        return need + 1
+    return need

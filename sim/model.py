@@ -1,0 +1,386 @@
+"""One replication of the municipal child-welfare flow (MODEL.md section 3).
+
+:class:`Model` holds the state the processes share (children, open cases, caseworkers,
+the intake desk, the recorder) and the small bookkeeping steps they call; the processes
+themselves live in the modules named after them (arrivals, intake, investigation,
+ladder, need, cases).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import simpy
+
+from sim.arrivals import applications, notifications
+from sim.cases import case_flow, stock_case_flow
+from sim.caseworkers import DEADLINE, Caseworkers, Worker
+from sim.entities import (
+    INTERVENTION,
+    INVESTIGATION_APPLICATION,
+    INVESTIGATION_NOTIFICATION,
+    PLACEMENT,
+    PRELIMINARY,
+    Case,
+    Child,
+)
+from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, followup_interval_days
+from sim.need import schedule_need_change
+from sim.recorder import Recorder
+from sim.rng import Streams
+from sim.scenario import DAYS_PER_YEAR, Scenario
+
+ADULT_DAYS = 18 * DAYS_PER_YEAR
+EVENTS: tuple[str, ...] = (
+    "notification",
+    "application",
+    "notification_joined",
+    "preliminary_assessment",
+    "handover",
+    "waiting_list",
+    "investigation_start",
+    "investigation_done",
+    "step_start",
+    "followup",
+    "acute_event",
+    "acute_review",
+    "step_down_deferred",
+    "network_search",
+    "need_up",
+    "need_down",
+    "case_closed",
+)
+"""The names of the event log's events; stored as codes, read back as a categorical."""
+EVENT_CODES = {name: code for code, name in enumerate(EVENTS)}
+REPLACEMENT_WINDOW_DAYS = 365.0
+"""A new placement within 12 months of returning home is a re-placement (MODEL.md 3.9)."""
+
+
+class Model:
+    """The shared state of one replication."""
+
+    def __init__(self, scenario: Scenario, seed: int, years: float | None = None):
+        s = self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.rng = Streams(seed)
+        self.rec = Recorder()
+        self._log_columns = self.rec.events.appenders()
+        self.warmup_days = s.run.warmup_years * DAYS_PER_YEAR
+        self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
+        self.end_day = self.warmup_days + self.measured_days
+        case_hours = s.staffing.hours_per_week * s.staffing.case_hours_share
+        workers = [
+            Worker(self.env, i, case_hours, s.staffing.min_task_hours_share) for i in range(s.staffing.caseworkers)
+        ]
+        self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap)
+        self.desk = [
+            Worker(self.env, -1 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
+        ]
+        self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
+        self.open_cases: list[Case] = []
+        self.closed_children: list[Child] = []
+        self.on_step = [0] * 6
+        self._next_child = 0
+        self._next_case = 0
+        self._next_notification = 0
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        env = self.env
+        self._initial_stock()
+        env.process(notifications(self))
+        env.process(applications(self))
+        env.process(self._snapshots())
+        # The run allocates many short-lived objects and no cycles worth collecting before
+        # the end; the cyclic collector would cost a third of the run time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            env.run(until=self.end_day)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _snapshots(self):
+        env = self.env
+        rec = self.rec
+        yield env.timeout(self.warmup_days)
+        interval = self.scenario.run.snapshot_interval_days
+        while True:
+            now = env.now
+            waiting = len(self.caseworkers.waiting)
+            for w in self.caseworkers.workers:
+                rec.caseload.add(now, w.id, w.cases, w.points, len(w.queue), waiting)
+            for step in range(1, 6):
+                rec.ladder.add(now, step, self.on_step[step])
+            yield env.timeout(interval)
+
+    def _initial_stock(self) -> None:
+        s = self.scenario
+        stream = self.rng.initial_stock
+        for step, count in enumerate(s.initial_stock.open_cases_on_step, start=1):
+            for _ in range(count):
+                age_years = s.children.age_min_years + stream.uniform() * (18 - s.children.age_min_years)
+                child = self._new_child(-age_years * DAYS_PER_YEAR, step)
+                case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
+                case.kinship_available = True if step == FIRST_PLACEMENT_STEP else None
+                self.set_step(case, step)
+                case.spell_initial = True
+                case.step_start_day = case.last_followup_day = -stream.uniform() * DAYS_PER_YEAR
+                case.next_due_day = stream.uniform() * s.followup.schedule(step).every_days
+                case.process = self.env.process(stock_case_flow(self, case))
+
+    # ------------------------------------------------------------------ children and cases
+
+    def _new_child(self, birth_day: float, need: int) -> Child:
+        child = Child(self._next_child, birth_day, need)
+        self._next_child += 1
+        return child
+
+    def notified_child(self, u_known: float, u_pick: float) -> Child:
+        """The child a new notification concerns: one seen before, or a new one."""
+        c = self.scenario.children
+        age_u, need_u = self.rng.children.uniform(), self.rng.children.uniform()
+        need = _index_of(need_u, c.initial_need_probabilities)
+        now = self.env.now
+        pool = self.closed_children
+        if pool and u_known < self.scenario.arrivals.known_child_share:
+            i = min(int(u_pick * len(pool)), len(pool) - 1)
+            child = pool[i]
+            pool[i] = pool[-1]
+            pool.pop()
+            if now - child.birth_day < ADULT_DAYS - 1.0:
+                child.need = need
+                return child
+        age_years = c.age_min_years + age_u * (c.age_max_years + 1 - c.age_min_years)
+        return self._new_child(now - age_years * DAYS_PER_YEAR, need)
+
+    def _new_case(self, child: Child, source: str, urgent: bool, screen_u: float) -> Case:
+        case = Case(self._next_case, child, source, self.env.now, urgent, screen_u)
+        self._next_case += 1
+        child.case = case
+        case.open_index = len(self.open_cases)
+        self.open_cases.append(case)
+        schedule_need_change(self, child)
+        adult_day = child.birth_day + ADULT_DAYS
+        if adult_day < self.end_day:
+            timer = self.env.timeout(max(0.0, adult_day - self.env.now))
+            timer.callbacks.append(lambda _e: self._age_out(case))
+        return case
+
+    def open_case(self, child: Child, source: str) -> Case:
+        """A notification or application on a child without an open case opens one."""
+        u_urgent, screen_u = self.rng.children.uniform(), self.rng.children.uniform()
+        urgent = source == "notification" and u_urgent < self.scenario.arrivals.urgent_share
+        case = self._new_case(child, source, urgent, screen_u)
+        nid = self._next_notification
+        self._next_notification += 1
+        if source == "notification":
+            case.notification = (nid, self.env.now)
+        else:
+            self.rec.notifications.add(nid, self.env.now, child.id, case.id, source, "opened_case")
+        self.log(case, source)
+        case.process = self.env.process(case_flow(self, case))
+        return case
+
+    def notification_joins(self, case: Case) -> None:
+        """A notification on a child with an open case: a short task and a signal."""
+        nid = self._next_notification
+        self._next_notification += 1
+        self.rec.notifications.add(nid, self.env.now, case.child.id, case.id, "notification", "joined_case")
+        self.log(case, "notification_joined")
+        if case.owner is not None:
+            case.owner.do(self.scenario.hours.renotification_hours, DEADLINE, case)
+        if case.child.need > case.child.step:
+            self.raise_acute(case)
+
+    def decide_notification(self, case: Case, outcome: str) -> None:
+        if case.notification is not None:
+            nid, day = case.notification
+            self.rec.notifications.add(nid, day, case.child.id, case.id, "notification", outcome)
+            case.notification = None
+
+    def _age_out(self, case: Case) -> None:
+        if not case.closed and case.process is not None and case.process.is_alive:
+            case.process.interrupt("aged_out")
+
+    def close_case(self, case: Case, reason: str) -> None:
+        """Close the case: end the child's spell, free the caseworker's points."""
+        if case.closed:
+            return
+        child = case.child
+        if child.step:
+            self.set_step(case, 0, reason)
+        case.closed = True
+        self.caseworkers.release(case)
+        last = self.open_cases.pop()
+        if last is not case:
+            self.open_cases[case.open_index] = last
+            last.open_index = case.open_index
+        child.case = None
+        child.need_version += 1
+        self.log(case, "case_closed")
+        if reason != "aged_out":
+            self.closed_children.append(child)
+
+    def raise_acute(self, case: Case) -> None:
+        """An acute event or a worrying notification forces an immediate review."""
+        if case.closed:
+            return
+        case.acute = True
+        if case.waiting:
+            case.waiting = False
+            case.process.interrupt(ACUTE_CAUSE)
+
+    # ------------------------------------------------------------------ kinds, steps, points
+
+    def set_kind(self, case: Case, kind: str, step: int = 0) -> None:
+        s = self.scenario
+        a, h = s.assignment, s.hours
+        if kind == PRELIMINARY:
+            points, standing = a.points_preliminary_assessment, h.standing_hours_per_week_preliminary
+        elif kind == INVESTIGATION_NOTIFICATION:
+            points, standing = a.points_investigation_notification, h.standing_hours_per_week_investigation
+        elif kind == INVESTIGATION_APPLICATION:
+            points, standing = a.points_investigation_application, h.standing_hours_per_week_investigation
+        else:
+            points = a.points_placement if kind == PLACEMENT else a.points_intervention
+            standing = s.ladder.step(step).standing_hours_per_week
+        if self.caseworkers.set_kind(case, kind, points, standing) is not None:
+            self.log(case, "waiting_list")
+
+    def set_step(self, case: Case, new: int, reason: str = "moved") -> None:
+        """Move the child to step ``new`` (0 = off the ladder), ending its current spell."""
+        child = case.child
+        old = child.step
+        now = self.env.now
+        if old:
+            self.rec.spells.add(
+                child.id,
+                case.id,
+                old,
+                case.step_start_day,
+                now,
+                reason,
+                case.spell_entry,
+                case.spell_replacement,
+                case.spell_initial,
+            )
+        if old:
+            self.on_step[old] -= 1
+        if new:
+            self.on_step[new] += 1
+        child.step = new
+        if new:
+            placed, was_placed = new >= FIRST_PLACEMENT_STEP, old >= FIRST_PLACEMENT_STEP
+            case.spell_entry = placed and not was_placed
+            case.spell_replacement = (
+                case.spell_entry
+                and child.returned_home_day is not None
+                and now - child.returned_home_day <= REPLACEMENT_WINDOW_DAYS
+            )
+            case.spell_initial = False
+            case.step_start_day = case.last_followup_day = now
+            case.next_due_day = now + followup_interval_days(self, case, first=True)
+            self.set_kind(case, PLACEMENT if placed else INTERVENTION, new)
+            self.log(case, "step_start")
+        if old >= FIRST_PLACEMENT_STEP and new < FIRST_PLACEMENT_STEP:
+            child.returned_home_day = now
+        if 0 < new < old:
+            child.relapse_until_day = now + self.scenario.need.relapse_window_days
+        if new:
+            schedule_need_change(self, child)
+
+    # ------------------------------------------------------------------ records
+
+    def log(self, case: Case, event: str, worker: int | None = None) -> None:
+        """One row of the event log (the hottest record: columns appended directly)."""
+        if worker is None:
+            worker = case.owner.id if case.owner is not None else -1
+        t, ch, ca, ev, st, wo = self._log_columns
+        child = case.child
+        t(self.env.now)
+        ch(child.id)
+        ca(case.id)
+        ev(EVENT_CODES[event])
+        st(child.step)
+        wo(worker)
+
+    def first_contact(self, case: Case, by: str) -> None:
+        self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env.now, by)
+
+    def caseworker_contact(self, case: Case) -> None:
+        if self.desk:
+            self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env.now, "caseworker")
+
+    def investigation_done(self, case: Case) -> None:
+        self.rec.investigations.add(case.id, case.child.id, case.source, case.notified_day, self.env.now)
+        self.log(case, "investigation_done")
+
+    def followup_done(self, case: Case, step: int, due_day: float, done_day: float) -> None:
+        owner = case.owner.id if case.owner is not None else -1
+        self.rec.followups.add(
+            case.id,
+            case.child.id,
+            step,
+            owner,
+            due_day,
+            done_day,
+            case.last_followup_day,
+            due_day - case.last_followup_day,
+        )
+        self.log(case, "followup")
+
+    def open_spells(self) -> list[tuple]:
+        """The spells still running at the end of the run (censored)."""
+        return [
+            (
+                c.child.id,
+                c.id,
+                c.child.step,
+                c.step_start_day,
+                float("nan"),
+                "censored",
+                c.spell_entry,
+                c.spell_replacement,
+                c.spell_initial,
+            )
+            for c in self.open_cases
+            if c.child.step
+        ]
+
+    def overdue_followups(self) -> list[tuple]:
+        """Follow-ups due before the end of the run and not done by then."""
+        return [
+            (
+                c.id,
+                c.child.id,
+                c.child.step,
+                c.owner.id if c.owner is not None else -1,
+                c.next_due_day,
+                float("nan"),
+                c.last_followup_day,
+                c.next_due_day - c.last_followup_day,
+            )
+            for c in self.open_cases
+            if c.in_ladder and c.child.step and c.next_due_day < self.end_day
+        ]
+
+    def pending_notifications(self) -> list[tuple]:
+        """Notifications whose preliminary assessment had not ended when the run stopped."""
+        return [
+            (c.notification[0], c.notification[1], c.child.id, c.id, "notification", "pending")
+            for c in self.open_cases
+            if c.notification is not None
+        ]
+
+
+def _index_of(u: float, probabilities: list[float]) -> int:
+    acc = 0.0
+    for i, p in enumerate(probabilities):
+        acc += p
+        if u < acc:
+            return i
+    return len(probabilities) - 1

@@ -1,0 +1,74 @@
+"""The child's changing need (MODEL.md 3.5).
+
+The need moves one level at a time, up or down, at rates that depend on whether the
+child's step meets it. Only the next change is scheduled, as one timeout; when the step
+changes, a new change is drawn (the rates are memoryless) and the old one is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.entities import Child
+    from sim.model import Model
+
+MAX_NEED = 5
+
+
+def need_rates_per_year(m: Model, child: Child) -> tuple[float, float]:
+    """(rise, fall) rates per year of the child's need, given its step now."""
+    p = m.scenario.need
+    step, need = child.step, child.need
+    if step >= need:
+        fall = p.improve_rate_per_year_when_met[step - 1] if step > 0 and need > 0 else 0.0
+        rise = p.worsen_rate_per_year_met
+    else:
+        fall = p.improve_rate_per_year_unmet
+        rise = p.worsen_rate_per_year_unmet
+    if m.env.now < child.relapse_until_day:
+        rise += p.relapse_rate_per_year_after_step_down
+    if need >= MAX_NEED:
+        rise = 0.0
+    return rise, fall
+
+
+def schedule_need_change(m: Model, child: Child) -> None:
+    """Draw when the child's need next changes; forget any change drawn before."""
+    child.need_version += 1
+    rise, fall = need_rates_per_year(m, child)
+    total = rise + fall
+    if total <= 0.0:
+        return
+    now = m.env.now
+    delay = m.rng.need.exponential(365.25 / total)
+    version = child.need_version
+    if now < child.relapse_until_day < now + delay:
+        # The relapse rate ends before the drawn change: draw again from then on.
+        event = m.env.timeout(child.relapse_until_day - now)
+        event.callbacks.append(lambda _e: _redraw(m, child, version))
+        return
+    u = m.rng.need.uniform()
+    event = m.env.timeout(delay)
+    event.callbacks.append(lambda _e: _change(m, child, version, 1 if u * total < rise else -1))
+
+
+def _redraw(m: Model, child: Child, version: int) -> None:
+    if version == child.need_version and child.case is not None:
+        schedule_need_change(m, child)
+
+
+def _change(m: Model, child: Child, version: int, direction: int) -> None:
+    if version != child.need_version or child.case is None:
+        return
+    child.need += direction
+    case = child.case
+    m.log(case, "need_up" if direction > 0 else "need_down")
+    if (
+        direction > 0
+        and child.need > child.step
+        and m.rng.acute.uniform() < m.scenario.need.acute_probability_when_unmet
+    ):
+        m.log(case, "acute_event")
+        m.raise_acute(case)
+    schedule_need_change(m, child)

@@ -1,0 +1,136 @@
+"""The results of one replication: tidy tables and the summary of indicators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sim import indicators as ind
+from sim.model import EVENTS
+from sim.scenario import STEP_NAMES, Scenario
+
+TABLES: tuple[str, ...] = (
+    "events",
+    "notifications",
+    "spells",
+    "placements",
+    "followups",
+    "investigations",
+    "contacts",
+    "caseload",
+    "ladder",
+    "costs",
+)
+"""The tables of a result, in the order they are written."""
+
+
+@dataclass
+class Result:
+    """One replication. Times are days since measurement started (after the warm-up);
+    spells that began earlier have a negative ``start_day``."""
+
+    scenario: Scenario
+    seed: int
+    measured_days: float
+    summary: pd.Series
+    events: pd.DataFrame
+    notifications: pd.DataFrame
+    spells: pd.DataFrame
+    placements: pd.DataFrame
+    followups: pd.DataFrame
+    investigations: pd.DataFrame
+    contacts: pd.DataFrame
+    caseload: pd.DataFrame
+    ladder: pd.DataFrame
+    costs: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLES}
+
+
+def build_result(m) -> Result:
+    """Turn the model's columnar buffers into tables and compute the summary."""
+    s = m.scenario
+    rec = m.rec
+    w = m.warmup_days
+    end = m.measured_days
+
+    events = rec.events.frame()
+    events["event"] = pd.Categorical.from_codes(events["event"], categories=list(EVENTS))
+    events = events[events["time_days"] >= w].reset_index(drop=True)
+    events["time_days"] -= w
+
+    notifications = rec.notifications.frame(m.pending_notifications())
+    notifications = notifications[notifications["time_days"] >= w].sort_values("notification").reset_index(drop=True)
+    notifications["time_days"] -= w
+
+    spells = rec.spells.frame(m.open_spells())
+    spells["start_day"] -= w
+    spells["end_day"] -= w
+    spells = spells[spells["end_day"].isna() | (spells["end_day"] >= 0)].reset_index(drop=True)
+    spells["censored"] = spells["end_day"].isna()
+    spells["duration_days"] = spells["end_day"].fillna(end) - spells["start_day"]
+    spells["left_truncated"] = spells["start_day"] < 0
+    spells["step_name"] = spells["step"].map(lambda k: STEP_NAMES[k - 1])
+    spells = spells.sort_values(["start_day", "child"], kind="stable").reset_index(drop=True)
+    placements = spells[spells["step"] >= 3].reset_index(drop=True)
+    placements["placement_type"] = placements["step"].map(ind.PLACEMENT_TYPES)
+
+    followups = rec.followups.frame(m.overdue_followups())
+    for col in ("due_day", "done_day", "previous_day"):
+        followups[col] -= w
+    followups = followups[followups["done_day"].fillna(end) >= 0].reset_index(drop=True)
+    followups["delay_days"] = followups["done_day"] - followups["due_day"]
+    followups["interval_days"] = followups["done_day"] - followups["previous_day"]
+
+    investigations = rec.investigations.frame()
+    investigations = investigations[investigations["done_day"] >= w].reset_index(drop=True)
+    investigations["notified_day"] -= w
+    investigations["done_day"] -= w
+    investigations["duration_days"] = investigations["done_day"] - investigations["notified_day"]
+    investigations["within_deadline"] = investigations["duration_days"] <= s.hours.investigation_deadline_days
+
+    contacts = rec.contacts.frame()
+    contacts["notified_day"] -= w
+    contacts["contact_day"] = contacts.pop("first_contact_day") - w
+    contacts = contacts[contacts["notified_day"] >= 0].reset_index(drop=True)
+
+    caseload = rec.caseload.frame()
+    caseload["time_days"] -= w
+    ladder = rec.ladder.frame()
+    ladder["time_days"] -= w
+    ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
+
+    staff = s.staffing.caseworkers + (s.intake.desk_staff if s.intake.desk else 0)
+    step_costs = [s.ladder.step(k).cost_dkk_per_year for k in range(1, 6)]
+    costs = ind.cost_table(spells, end, step_costs, staff, s.staffing.cost_dkk_per_year)
+
+    values: dict[str, float] = {}
+    values.update(ind.caseload_indicators(caseload))
+    values.update(
+        ind.intake_indicators(notifications, investigations, contacts, end, s.hours.investigation_deadline_days)
+    )
+    values.update(ind.followup_indicators(followups, s.followup.on_time_grace_days, s.followup.legal_interval_days))
+    values.update(ind.placement_indicators(placements, end, s.municipality.children))
+    values.update(ind.cost_indicators(costs, end))
+    ordered = list(ind.SUMMARY_NAMES) + sorted(set(values) - set(ind.SUMMARY_NAMES))
+    summary = pd.Series({name: values[name] for name in ordered}, name=s.name, dtype=float)
+
+    return Result(
+        scenario=s,
+        seed=m.seed,
+        measured_days=end,
+        summary=summary,
+        events=events,
+        notifications=notifications,
+        spells=spells,
+        placements=placements,
+        followups=followups,
+        investigations=investigations,
+        contacts=contacts,
+        caseload=caseload,
+        ladder=ladder,
+        costs=costs,
+    )

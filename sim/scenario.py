@@ -1,0 +1,540 @@
+"""Scenario files: TOML, validated once at the edge by pydantic v2, then frozen.
+
+A scenario file may name a ``base`` scenario (a path relative to the file, with or
+without ``.toml``) and override only what differs; tables are merged key by key,
+everything else (numbers, strings, lists) is replaced whole.
+
+Every section may carry a ``source`` table that maps a field of that section to a
+note saying where its value comes from: ``"source: ..."`` (the seed material or public
+statistics), ``"assumption: ..."`` or ``"calibrated: ..."``.
+
+Errors are raised as :class:`ScenarioError`, whose text is one line naming the file and
+the dotted field, e.g. ``scenarios/x.toml: staffing.caseworkers: must be > 0, got -3``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+STEP_NAMES: tuple[str, ...] = ("early_support", "home_support", "kinship", "foster", "institution")
+"""The five rungs of the intervention ladder, lowest first (MODEL.md 3.4)."""
+
+PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
+"""Steps that are placements outside the home; steps 1 and 2 are in-home interventions."""
+
+DAYS_PER_YEAR = 365.25
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class ScenarioError(ValueError):
+    """A scenario file could not be read or is invalid; ``str()`` is a one-line message."""
+
+    def __init__(self, file: str | Path, field: str | None, message: str):
+        self.file = str(file)
+        self.field = field
+        self.message = message
+        super().__init__(f"{self.file}: {field}: {message}" if field else f"{self.file}: {message}")
+
+
+class Section(BaseModel):
+    """A table of a scenario file: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where each value of this section comes from: field name -> note "
+        "('source: ...', 'assumption: ...' or 'calibrated: ...').",
+    )
+
+    @model_validator(mode="after")
+    def _source_names_fields(self) -> Section:
+        unknown = sorted(set(self.source) - set(type(self).model_fields) - {"source"})
+        if unknown:
+            raise ValueError(f"source names unknown field {unknown[0]!r}")
+        return self
+
+
+class Run(Section):
+    years: Positive = Field(10.0, description="Measured simulation length in years, after the warm-up.")
+    warmup_years: NonNegative = Field(
+        2.0, description="Years simulated before measurement starts; cut from every result."
+    )
+    snapshot_interval_days: Positive = Field(7.0, description="Days between caseload snapshots of every caseworker.")
+
+
+class Municipality(Section):
+    children: Annotated[int, Field(gt=0)] = Field(
+        20000, description="Children aged 0-17 living in the municipality (count)."
+    )
+
+
+class Arrivals(Section):
+    notifications_per_1000_children_per_year: Rate = Field(
+        130.0, description="Notifications (underretninger) per 1,000 children per year."
+    )
+    repeat_notification_share: Probability = Field(
+        0.43,
+        description="Share of notifications that concern a child who already has an open case "
+        "(share, 0-1); 1.75 notifications per notified child gives 1 - 1/1.75.",
+    )
+    known_child_share: Probability = Field(
+        0.3,
+        description="Share of notifications not about an open case that concern a child whose "
+        "earlier case has closed (share, 0-1).",
+    )
+    applications_per_1000_children_per_year: Rate = Field(
+        8.0, description="Applications for help from families per 1,000 children per year."
+    )
+    urgent_share: Probability = Field(
+        0.1, description="Share of new notifications that are urgent (assessed within 24 hours)."
+    )
+    seasonality: list[Positive] = Field(
+        default_factory=lambda: [1.0] * 12,
+        description="Monthly multipliers of the arrival rates (12 values, mean 1; dimensionless).",
+    )
+
+    @model_validator(mode="after")
+    def _twelve_months(self) -> Arrivals:
+        if len(self.seasonality) != 12:
+            raise ValueError(f"seasonality: must have 12 monthly values, got {len(self.seasonality)}")
+        return self
+
+
+class Children(Section):
+    age_min_years: Annotated[int, Field(ge=0, le=17)] = Field(
+        0, description="Youngest age at first notification (years)."
+    )
+    age_max_years: Annotated[int, Field(ge=0, le=17)] = Field(
+        17, description="Oldest age at first notification (years); children leave the system at 18."
+    )
+    initial_need_probabilities: list[Probability] = Field(
+        default_factory=lambda: [0.45, 0.30, 0.13, 0.06, 0.04, 0.02],
+        description="Probability of need level 0..5 for a newly notified child (6 values, sum 1).",
+    )
+    screen_out_probability_by_need: list[Probability] = Field(
+        default_factory=lambda: [0.9, 0.4, 0.1, 0.0, 0.0, 0.0],
+        description="Probability that the preliminary assessment screens out a child of need 0..5.",
+    )
+    kinship_available_probability: Probability = Field(
+        0.5,
+        description="Probability that a network search finds a suitable kinship or network placement (share, 0-1).",
+    )
+
+    @model_validator(mode="after")
+    def _vectors(self) -> Children:
+        if len(self.initial_need_probabilities) != 6:
+            raise ValueError("initial_need_probabilities: must have 6 values (need 0..5)")
+        if abs(sum(self.initial_need_probabilities) - 1.0) > 1e-6:
+            raise ValueError(f"initial_need_probabilities: must sum to 1, got {sum(self.initial_need_probabilities):g}")
+        if len(self.screen_out_probability_by_need) != 6:
+            raise ValueError("screen_out_probability_by_need: must have 6 values (need 0..5)")
+        if self.age_min_years > self.age_max_years:
+            raise ValueError("age_min_years: must be <= age_max_years")
+        return self
+
+
+class Need(Section):
+    improve_rate_per_year_when_met: list[Rate] = Field(
+        default_factory=lambda: [0.8, 0.8, 0.5, 0.5, 2.0],
+        description="Rate (per year) at which the need falls one level while the step meets it, for steps 1..5.",
+    )
+    improve_rate_per_year_unmet: Rate = Field(
+        0.2, description="Rate (per year) at which the need falls one level while unmet."
+    )
+    worsen_rate_per_year_unmet: Rate = Field(
+        1.0, description="Rate (per year) at which the need rises one level while unmet."
+    )
+    worsen_rate_per_year_met: Rate = Field(
+        0.1, description="Rate (per year) at which the need rises one level while met."
+    )
+    relapse_rate_per_year_after_step_down: Rate = Field(
+        1.0,
+        description="Extra rate (per year) of a rise in need during the window after a step down or a return home.",
+    )
+    relapse_window_days: NonNegative = Field(
+        180.0, description="Days after a step down during which the relapse rate applies."
+    )
+    acute_probability_when_unmet: Probability = Field(
+        0.4,
+        description="Probability that a rise of the need above what the step meets is reported "
+        "at once as an acute event (school, police, placement).",
+    )
+
+    @model_validator(mode="after")
+    def _five(self) -> Need:
+        if len(self.improve_rate_per_year_when_met) != 5:
+            raise ValueError("improve_rate_per_year_when_met: must have 5 values (steps 1..5)")
+        return self
+
+
+class Step(Section):
+    label: str = Field(..., description="Readable name of the ladder step.")
+    cost_dkk_per_year: NonNegative = Field(..., description="Cost of one child on this step (DKK per year).")
+    standing_hours_per_week: NonNegative = Field(
+        ...,
+        description="Caseworker hours per week that an open case on this step costs before any "
+        "visit (documentation, calls, meetings; hours per week).",
+    )
+    followup_hours: NonNegative = Field(..., description="Caseworker hours of one follow-up visit (hours).")
+
+
+class Ladder(Section):
+    early_support: Step
+    home_support: Step
+    kinship: Step
+    foster: Step
+    institution: Step
+
+    def step(self, number: int) -> Step:
+        return getattr(self, STEP_NAMES[number - 1])
+
+
+class Schedule(Section):
+    first_days: Positive = Field(..., description="Days from the start of the step to the first follow-up.")
+    every_days: Positive = Field(..., description="Days between later follow-ups.")
+    after_first_year_every_days: Positive | None = Field(
+        None, description="Days between follow-ups once the child has been on the step a year (optional)."
+    )
+
+
+class Followup(Section):
+    early_support: Schedule
+    home_support: Schedule
+    kinship: Schedule
+    foster: Schedule
+    institution: Schedule
+    on_time_grace_days: NonNegative = Field(
+        7.0, description="A follow-up counts as on time when done at most this many days after it was due."
+    )
+    legal_interval_days: Positive = Field(
+        183.0, description="Legal maximum interval between follow-ups (days; 6 months)."
+    )
+
+    def schedule(self, number: int) -> Schedule:
+        return getattr(self, STEP_NAMES[number - 1])
+
+
+class Policy(Section):
+    start_step_extra_probability: Probability = Field(
+        0.0,
+        description="Probability that the investigation starts the child one step above the lowest "
+        "step that meets its need (conservative start; 0 = start low).",
+    )
+    step_down_probability: Probability = Field(
+        1.0,
+        description="Probability that a review which finds the need below the step moves the child "
+        "down (1 = down as soon as possible; lower = inertia).",
+    )
+    institution_time_limit_days: Positive | None = Field(
+        None,
+        description="Days after which a review moves a child out of the institution to foster care "
+        "even if the need has not fallen (none = no limit).",
+    )
+    network_search_probability: Probability = Field(
+        0.2,
+        description="Probability that a network search is made before a placement whose need "
+        "kinship care could meet (1 = systematic).",
+    )
+
+
+class Assignment(Section):
+    point_cap: Positive | None = Field(
+        None, description="Most points a caseworker may carry (none = no cap; Borås: 120 points)."
+    )
+    points_investigation_notification: NonNegative = Field(
+        9, description="Points of an investigation from a notification."
+    )
+    points_investigation_application: NonNegative = Field(
+        6, description="Points of an investigation from an application."
+    )
+    points_placement: NonNegative = Field(6, description="Points of a placement case (steps 3-5).")
+    points_intervention: NonNegative = Field(4, description="Points of an in-home intervention case (steps 1-2).")
+    points_preliminary_assessment: NonNegative = Field(2, description="Points of a case in preliminary assessment.")
+
+    def heaviest_case_points(self) -> float:
+        return max(
+            self.points_investigation_notification,
+            self.points_investigation_application,
+            self.points_placement,
+            self.points_intervention,
+            self.points_preliminary_assessment,
+        )
+
+
+class Intake(Section):
+    desk: bool = Field(False, description="Whether an intake desk screens notifications before a caseworker.")
+    desk_staff: Annotated[int, Field(ge=0)] = Field(0, description="Intake desk staff (count).")
+    handover_delay_days: NonNegative = Field(
+        7.0, description="Days from the intake desk's assessment until the case reaches a caseworker."
+    )
+    handover_hours: NonNegative = Field(
+        2.0, description="Caseworker hours spent reading into a case handed over from the desk (hours)."
+    )
+
+    @model_validator(mode="after")
+    def _desk_has_staff(self) -> Intake:
+        if self.desk and self.desk_staff < 1:
+            raise ValueError("desk_staff: must be >= 1 when desk = true")
+        return self
+
+
+class Staffing(Section):
+    caseworkers: Annotated[int, Field(gt=0)] = Field(..., description="District caseworkers (count).")
+    hours_per_week: Positive = Field(37.0, description="Contract hours per caseworker (hours per week).")
+    case_hours_share: Probability = Field(
+        0.8, description="Share of contract hours available for casework (the rest: admin, training)."
+    )
+    min_task_hours_share: Probability = Field(
+        0.15,
+        description="Share of casework hours that always goes to visits and tasks, however much "
+        "standing work the caseload brings.",
+    )
+    cost_dkk_per_year: NonNegative = Field(
+        650000.0, description="Cost of one caseworker or intake desk worker (DKK per year, with overhead)."
+    )
+
+
+class Hours(Section):
+    preliminary_assessment_hours: NonNegative = Field(3.0, description="Hours of a preliminary assessment.")
+    investigation_hours: NonNegative = Field(20.0, description="Caseworker hours of a whole investigation.")
+    investigation_sessions: Annotated[int, Field(ge=1)] = Field(
+        4, description="Sessions the investigation's hours are split into (count)."
+    )
+    investigation_gap_days: NonNegative = Field(
+        14.0, description="Days between investigation sessions (waiting for statements, meetings)."
+    )
+    investigation_deadline_days: Positive = Field(
+        122.0, description="Legal deadline of an investigation from the notification (days; 4 months)."
+    )
+    deadline_alarm_days: NonNegative = Field(
+        30.0, description="Days before the deadline from which investigation work is prioritised."
+    )
+    placement_hours: NonNegative = Field(10.0, description="Hours to arrange a placement.")
+    network_search_hours: NonNegative = Field(8.0, description="Hours of a network search.")
+    step_down_plan_hours: NonNegative = Field(6.0, description="Hours to plan a move down the ladder.")
+    acute_review_hours: NonNegative = Field(4.0, description="Hours of a review forced by an acute event.")
+    renotification_hours: NonNegative = Field(1.0, description="Hours to handle a notification on an open case.")
+    standing_hours_per_week_preliminary: NonNegative = Field(
+        0.2, description="Standing caseworker hours per week of a case in preliminary assessment."
+    )
+    standing_hours_per_week_investigation: NonNegative = Field(
+        1.0, description="Standing caseworker hours per week of a case under investigation."
+    )
+
+
+class InitialStock(Section):
+    open_cases_on_step: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: [0, 0, 0, 0, 0],
+        description="Open cases on steps 1..5 when the run starts (counts); all zero = start empty.",
+    )
+
+    @model_validator(mode="after")
+    def _five(self) -> InitialStock:
+        if len(self.open_cases_on_step) != 5:
+            raise ValueError("open_cases_on_step: must have 5 values (steps 1..5)")
+        return self
+
+
+class Scenario(BaseModel):
+    """A whole scenario: every parameter of one run of the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(..., description="Short name; used for output folders.")
+    title: str = Field("", description="One-line description.")
+    run: Run = Field(default_factory=Run)
+    municipality: Municipality = Field(default_factory=Municipality)
+    arrivals: Arrivals = Field(default_factory=Arrivals)
+    children: Children = Field(default_factory=Children)
+    need: Need = Field(default_factory=Need)
+    ladder: Ladder
+    followup: Followup
+    policy: Policy = Field(default_factory=Policy)
+    assignment: Assignment = Field(default_factory=Assignment)
+    intake: Intake = Field(default_factory=Intake)
+    staffing: Staffing
+    hours: Hours = Field(default_factory=Hours)
+    initial_stock: InitialStock = Field(default_factory=InitialStock)
+
+    @model_validator(mode="after")
+    def _cap_fits_heaviest_case(self) -> Scenario:
+        cap = self.assignment.point_cap
+        heaviest = self.assignment.heaviest_case_points()
+        if cap is not None and cap < heaviest:
+            raise ValueError(f"assignment.point_cap: must be >= the heaviest case ({heaviest:g} points), got {cap:g}")
+        return self
+
+    def with_overrides(self, **dotted: Any) -> Scenario:
+        """A copy with dotted-path values replaced, validated again (``staffing.caseworkers=30``)."""
+        data = self.model_dump()
+        for path, value in dotted.items():
+            node = data
+            *parents, leaf = path.split(".")
+            for key in parents:
+                node = node[key]
+            if leaf not in node:
+                raise ScenarioError(self.name, path, "unknown parameter")
+            node[leaf] = value
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            field, message = _first_error(exc)
+            raise ScenarioError(self.name, field, message) from None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, None, "no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, None, f"malformed TOML: {exc}") from None
+
+
+def _merge(base: dict, over: dict, origins: dict[str, Path], over_file: Path, prefix: str = "") -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, origins, over_file, dotted + ".")
+        else:
+            out[key] = value
+            _set_origin(origins, dotted, value, over_file)
+    return out
+
+
+def _set_origin(origins: dict[str, Path], dotted: str, value: Any, file: Path) -> None:
+    origins[dotted] = file
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _set_origin(origins, f"{dotted}.{key}", sub, file)
+
+
+def _resolve_base(name: str, relative_to: Path) -> Path:
+    candidate = (relative_to.parent / name).resolve()
+    if candidate.suffix != ".toml":
+        candidate = candidate.with_name(candidate.name + ".toml")
+    return candidate
+
+
+def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, Path]]:
+    data = _read_toml(path)
+    origins: dict[str, Path] = {}
+    base_name = data.pop("base", None)
+    if base_name is None:
+        _merge({}, data, origins, path)
+        return data, origins
+    if not isinstance(base_name, str):
+        raise ScenarioError(path, "base", f"must be a file name, got {base_name!r}")
+    base_path = _resolve_base(base_name, path)
+    if base_path in chain or base_path == path.resolve():
+        cycle = " -> ".join(p.name for p in (*chain, path.resolve(), base_path))
+        raise ScenarioError(path, "base", f"circular base: {cycle}")
+    if not base_path.exists():
+        raise ScenarioError(path, "base", f"base scenario {base_name!r} not found (looked for {base_path})")
+    base_data, origins = _load_raw(base_path, (*chain, path.resolve()))
+    merged = _merge(base_data, data, origins, path)
+    return merged, origins
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "greater_than":
+        return ".".join(loc), f"must be > {ctx['gt']}, got {_describe(value)}"
+    if kind == "greater_than_equal":
+        return ".".join(loc), f"must be >= {ctx['ge']}, got {_describe(value)}"
+    if kind == "less_than_equal":
+        return ".".join(loc), f"must be <= {ctx['le']}, got {_describe(value)}"
+    if kind == "less_than":
+        return ".".join(loc), f"must be < {ctx['lt']}, got {_describe(value)}"
+    if kind == "extra_forbidden":
+        return ".".join(loc), "unknown key"
+    if kind == "missing":
+        return ".".join(loc), "required but missing"
+    if kind == "value_error":
+        # Our own validators word their message as "field: problem" relative to the section.
+        message = str(ctx.get("error", err["msg"]))
+        head, sep, rest = message.partition(": ")
+        if sep and " " not in head:
+            return ".".join([*loc, head]), rest
+        return ".".join(loc) or "scenario", message
+    expected = err["msg"].removeprefix("Input should be ").rstrip(".")
+    return ".".join(loc), f"must be {expected}, got {_describe(value)}"
+
+
+def _error_file(field: str, origins: dict[str, Path], default: Path) -> Path:
+    parts = field.split(".")
+    while parts:
+        hit = origins.get(".".join(parts))
+        if hit is not None:
+            return hit
+        parts.pop()
+    return default
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge with its base chain and validate one scenario file.
+
+    ``path`` is a file, or the name of a shipped scenario (``"swedish_model"``).
+    Raises :class:`ScenarioError` with a one-line message on any problem.
+    """
+    file = resolve_scenario_path(path)
+    data, origins = _load_raw(file, ())
+    data.setdefault("name", file.stem)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        field, message = _first_error(exc)
+        where = _error_file(field, origins, file)
+        raise ScenarioError(_display(where), field, message) from None
+
+
+def shipped_scenarios_dir() -> Path:
+    """The folder of scenarios shipped with the package: ``scenarios/`` beside the package
+    in a source tree or editable install, ``sim/scenarios`` in an installed wheel."""
+    source_tree = Path(__file__).resolve().parent.parent / "scenarios"
+    if source_tree.is_dir():
+        return source_tree
+    from importlib.resources import files
+
+    return Path(str(files("sim.scenarios")))
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """A scenario file by path, or by the name of a shipped scenario."""
+    p = Path(path)
+    if p.exists() or p.suffix == ".toml" or len(p.parts) > 1:
+        return p
+    shipped = shipped_scenarios_dir() / f"{p.name}.toml"
+    return shipped if shipped.exists() else p
