@@ -1,0 +1,76 @@
+"""Writing results: every run folder appears whole or not at all.
+
+A run is written into a hidden temporary folder beside its destination and renamed into
+place at the end, so an interrupted run leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from sim.results import Result
+
+
+class OutputError(ValueError):
+    """The output folder cannot be used; ``str()`` is a one-line message."""
+
+
+@contextmanager
+def atomic_folder(destination: Path):
+    """Yield a temporary folder; on success it is renamed to ``destination``.
+
+    ``destination`` must not exist, or be an empty folder. On any error the temporary
+    folder is removed and ``destination`` is left as it was.
+    """
+    destination = Path(destination)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise OutputError(f"{destination}: output folder exists and is not empty")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a results folder is not
+        if destination.exists():
+            destination.rmdir()
+        os.replace(tmp, destination)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _jsonable(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_result(result: Result, folder: Path, extra: dict | None = None) -> None:
+    """Write one replication's tables (Parquet), summary (CSV and JSON), the resolved
+    scenario and the run's facts into ``folder`` (which exists and is empty)."""
+    for name, table in result.tables().items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    summary = result.summary
+    summary.rename_axis("indicator").rename("value").to_frame().to_csv(folder / "summary.csv")
+    (folder / "summary.json").write_text(
+        json.dumps({k: _jsonable(float(v)) for k, v in summary.items()}, indent=2) + "\n", encoding="utf-8"
+    )
+    (folder / "scenario.json").write_text(result.scenario.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    facts = {"scenario": result.scenario.name, "seed": result.seed, "measured_days": result.measured_days}
+    facts.update(extra or {})
+    (folder / "run.json").write_text(json.dumps(facts, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def read_summary(folder: Path) -> pd.Series:
+    """The summary of a written run."""
+    frame = pd.read_csv(Path(folder) / "summary.csv", index_col="indicator")
+    return frame["value"]
