@@ -5,6 +5,12 @@ standing share of hours every week; what is left of the casework hours goes to t
 so a task of ``h`` hours takes ``h / (hours left per day)`` calendar days. With many
 cases the hours left shrink and every visit waits longer: follow-ups slip out of the
 caseload, not out of a parameter.
+
+Under a backlog longer than a tolerance, a caseworker cuts corners: a task started
+then takes fewer hours (a call instead of a visit, a thinner investigation), down to
+a floor. This is the work-pressure response of service systems (Oliva and Sterman
+2001, "Cutting corners and working overtime"); it keeps an overloaded department
+working, late and thin, instead of letting its queues grow without end.
 """
 
 from __future__ import annotations
@@ -45,9 +51,23 @@ class Worker:
         "busy",
         "_current",
         "hours_worked",
+        "hours_requested",
+        "queued_hours",
+        "backlog_tolerance_weeks",
+        "corner_cutting",
+        "min_hours_fraction",
     )
 
-    def __init__(self, env: simpy.Environment, worker_id: int, case_hours_per_week: float, min_task_share: float):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        worker_id: int,
+        case_hours_per_week: float,
+        min_task_share: float,
+        backlog_tolerance_weeks: float = float("inf"),
+        corner_cutting: float = 0.0,
+        min_hours_fraction: float = 1.0,
+    ):
         self.env = env
         self.id = worker_id
         self.case_hours_per_week = case_hours_per_week
@@ -61,6 +81,11 @@ class Worker:
         self.busy = False
         self._current: tuple[simpy.Event, float] | None = None
         self.hours_worked = 0.0
+        self.hours_requested = 0.0
+        self.queued_hours = 0.0
+        self.backlog_tolerance_weeks = backlog_tolerance_weeks
+        self.corner_cutting = corner_cutting
+        self.min_hours_fraction = min_hours_fraction
 
     def task_hours_per_day(self) -> float:
         """Hours a day left for tasks after the standing work of the current caseload."""
@@ -80,20 +105,31 @@ class Worker:
         if not self.busy and not self.queue and hours > 0:
             # Idle: the task starts now, and its timeout is the event the caller waits on.
             self.busy = True
-            timeout = self.env.timeout(hours / self.task_hours_per_day())
-            self._current = (None, hours)
-            timeout.callbacks.append(self._next)
-            return timeout
+            return self._start(None, hours)
         done = self.env.event()
         self._seq += 1
         task = [priority, self._seq, hours, done, case]
         heapq.heappush(self.queue, task)
+        self.queued_hours += hours
         if escalate_day is not None and priority > DEADLINE:
             heapq.heappush(self.escalations, (escalate_day, self._seq, task))
         if not self.busy:
             self.busy = True
             self._next()
         return done
+
+    def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
+        """Start a task now; under a long backlog it is done in fewer hours (corners cut)."""
+        rate_per_day = self.task_hours_per_day()
+        self.hours_requested += hours
+        backlog_weeks = self.queued_hours / (7.0 * rate_per_day)
+        if backlog_weeks > self.backlog_tolerance_weeks:
+            fraction = 1.0 / (1.0 + self.corner_cutting * (backlog_weeks - self.backlog_tolerance_weeks))
+            hours *= max(fraction, self.min_hours_fraction)
+        self._current = (done, hours)
+        timeout = self.env.timeout(hours / rate_per_day)
+        timeout.callbacks.append(self._next)
+        return timeout
 
     def _escalate(self) -> None:
         now = self.env.now
@@ -123,11 +159,11 @@ class Worker:
             if done is None:
                 continue  # moved up to deadline priority, queued again
             task[3] = None
+            self.queued_hours -= hours
             if case is not None and case.closed:
                 continue  # the case closed while the task waited: nothing left to do
             if hours > 0:
-                self._current = (done, hours)
-                env.timeout(hours / self.task_hours_per_day()).callbacks.append(self._next)
+                self._start(done, hours)
                 return
             done.succeed(env.now)
         self.busy = False

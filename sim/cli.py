@@ -104,17 +104,18 @@ def _timestamp() -> str:
 def _check_run_args(args) -> None:
     if args.seed < 0:
         raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    if args.years is not None and not args.years > 0:
-        raise UsageError(f"--years: must be > 0, got {args.years:g}")
+    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
+        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
 
 
 def cmd_run(args) -> int:
     from sim import simulate
-    from sim.output import atomic_folder, write_result
+    from sim.output import atomic_folder, check_destination, write_result
 
     _check_run_args(args)
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("outputs") / f"{scenario.name}-{_timestamp()}"
+    check_destination(out)  # before the run, not after it
     started = time.time()
     result = simulate(scenario, seed=args.seed, years=args.years)
     with atomic_folder(out) as tmp:

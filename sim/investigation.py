@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.caseworkers import ACUTE, DEADLINE, OTHER, work
+from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, work
 from sim.entities import INVESTIGATION_APPLICATION
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def investigate(m: Model, case: Case):
         elif deadline - m.env.now <= h.deadline_alarm_days:
             priority = DEADLINE
         else:
-            priority = OTHER
+            priority = FOLLOWUP  # due work, first come first served with follow-ups
         yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
     case.acute = False
     m.investigation_done(case)

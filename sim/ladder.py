@@ -55,11 +55,14 @@ def follow_up(m: Model, case: Case):
     """A scheduled follow-up visit: hours of the caseworker, then the next one is due."""
     step = case.child.step
     due = case.next_due_day
+    # A follow-up that breaks the legal interval is as pressing as an investigation near
+    # its deadline: it moves up to deadline priority then.
+    legal_day = case.last_followup_day + m.scenario.followup.legal_interval_days
     owner = case.owner
     if owner is not None:  # the common case, without a nested generator
-        yield owner.do(m.followup_hours[step], FOLLOWUP, case)
+        yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day)
     else:
-        yield from work(case, m.followup_hours[step], FOLLOWUP)
+        yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day)
     now = m.env.now
     m.followup_done(case, step, due, now)
     case.last_followup_day = now
@@ -126,10 +129,14 @@ def move(m: Model, case: Case, target: int):
     child = case.child
     p = m.scenario.policy
     if target == KINSHIP:
-        if case.kinship_available is None and m.rng.decisions.uniform() < p.network_search_probability:
-            yield from work(case, m.scenario.hours.network_search_hours, DEADLINE)
-            case.kinship_available = m.rng.decisions.uniform() < m.scenario.children.kinship_available_probability
-            m.log(case, "network_search")
+        if case.kinship_available is None:
+            # Whether to search the network is decided once per case; without a search no
+            # kinship placement is known.
+            case.kinship_available = False
+            if m.rng.decisions.uniform() < p.network_search_probability:
+                yield from work(case, m.scenario.hours.network_search_hours, DEADLINE)
+                case.kinship_available = m.rng.decisions.uniform() < m.scenario.children.kinship_available_probability
+                m.log(case, "network_search")
         if not case.kinship_available:
             target = FOSTER
     if target == child.step:

@@ -70,8 +70,18 @@ class Model:
         self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
         self.end_day = self.warmup_days + self.measured_days
         case_hours = s.staffing.hours_per_week * s.staffing.case_hours_share
+        st = s.staffing
         workers = [
-            Worker(self.env, i, case_hours, s.staffing.min_task_hours_share) for i in range(s.staffing.caseworkers)
+            Worker(
+                self.env,
+                i,
+                case_hours,
+                st.min_task_hours_share,
+                st.backlog_tolerance_weeks,
+                st.corner_cutting_per_backlog_week,
+                st.min_hours_fraction,
+            )
+            for i in range(st.caseworkers)
         ]
         self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap)
         self.desk = [
@@ -352,7 +362,9 @@ class Model:
         ]
 
     def overdue_followups(self) -> list[tuple]:
-        """Follow-ups due before the end of the run and not done by then."""
+        """Follow-ups not done by the end of the run that were already late then (due more
+        than the on-time grace before the end); later ones are neither late nor on time."""
+        late_after = self.end_day - self.scenario.followup.on_time_grace_days
         return [
             (
                 c.id,
@@ -365,7 +377,7 @@ class Model:
                 c.next_due_day - c.last_followup_day,
             )
             for c in self.open_cases
-            if c.in_ladder and c.child.step and c.next_due_day < self.end_day
+            if c.in_ladder and c.child.step and c.next_due_day < late_after
         ]
 
     def pending_notifications(self) -> list[tuple]:

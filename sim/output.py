@@ -23,6 +23,20 @@ class OutputError(ValueError):
     """The output folder cannot be used; ``str()`` is a one-line message."""
 
 
+def check_destination(destination: Path) -> None:
+    """Raise :class:`OutputError` unless ``destination`` can become a new results folder."""
+    destination = Path(destination)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise OutputError(f"{destination}: output folder exists and is not empty")
+    for parent in destination.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{destination}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK):
+                raise OutputError(f"{destination}: cannot write in {parent}")
+            break
+
+
 @contextmanager
 def atomic_folder(destination: Path):
     """Yield a temporary folder; on success it is renamed to ``destination``.
@@ -31,10 +45,12 @@ def atomic_folder(destination: Path):
     folder is removed and ``destination`` is left as it was.
     """
     destination = Path(destination)
-    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
-        raise OutputError(f"{destination}: output folder exists and is not empty")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    check_destination(destination)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    except OSError as exc:
+        raise OutputError(f"{destination}: cannot create the output folder ({exc.strerror})") from None
     try:
         yield tmp
         umask = os.umask(0)
@@ -60,7 +76,7 @@ def write_result(result: Result, folder: Path, extra: dict | None = None) -> Non
     for name, table in result.tables().items():
         table.to_parquet(folder / f"{name}.parquet", index=False)
     summary = result.summary
-    summary.rename_axis("indicator").rename("value").to_frame().to_csv(folder / "summary.csv")
+    summary.rename_axis("indicator").rename("value").to_frame().to_csv(folder / "summary.csv", float_format="%.17g")
     (folder / "summary.json").write_text(
         json.dumps({k: _jsonable(float(v)) for k, v in summary.items()}, indent=2) + "\n", encoding="utf-8"
     )
@@ -72,5 +88,5 @@ def write_result(result: Result, folder: Path, extra: dict | None = None) -> Non
 
 def read_summary(folder: Path) -> pd.Series:
     """The summary of a written run."""
-    frame = pd.read_csv(Path(folder) / "summary.csv", index_col="indicator")
+    frame = pd.read_csv(Path(folder) / "summary.csv", index_col="indicator", float_precision="round_trip")
     return frame["value"]

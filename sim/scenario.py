@@ -47,7 +47,7 @@ class ScenarioError(ValueError):
 class Section(BaseModel):
     """A table of a scenario file: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     source: dict[str, str] = Field(
         default_factory=dict,
@@ -59,7 +59,7 @@ class Section(BaseModel):
     def _source_names_fields(self) -> Section:
         unknown = sorted(set(self.source) - set(type(self).model_fields) - {"source"})
         if unknown:
-            raise ValueError(f"source names unknown field {unknown[0]!r}")
+            raise ValueError(f"source.{unknown[0]}: a note for a field this section does not have")
         return self
 
 
@@ -298,6 +298,17 @@ class Staffing(Section):
         description="Share of casework hours that always goes to visits and tasks, however much "
         "standing work the caseload brings.",
     )
+    backlog_tolerance_weeks: NonNegative = Field(
+        2.0, description="Weeks of queued task hours a caseworker works through without cutting corners."
+    )
+    corner_cutting_per_backlog_week: NonNegative = Field(
+        0.25,
+        description="How fast tasks shrink with the backlog beyond the tolerance: a task takes "
+        "1 / (1 + this x extra backlog weeks) of its hours (per week of backlog; 0 = never).",
+    )
+    min_hours_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.4, description="The least share of its hours a rushed task still takes (share, 0-1]."
+    )
     cost_dkk_per_year: NonNegative = Field(
         650000.0, description="Cost of one caseworker or intake desk worker (DKK per year, with overhead)."
     )
@@ -347,7 +358,7 @@ class InitialStock(Section):
 class Scenario(BaseModel):
     """A whole scenario: every parameter of one run of the model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(..., description="Short name; used for output folders.")
     title: str = Field("", description="One-line description.")
@@ -399,6 +410,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(path, None, "no such scenario file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(path, None, f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ScenarioError(path, None, f"cannot read: {exc.strerror}") from None
     try:
