@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sim.entities import Case
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
+_QUEUED = attrgetter("queued_hours")
 
 # Task priorities (lower first): MODEL.md 3.7.
 ACUTE = 0
@@ -150,7 +151,8 @@ class Worker:
             self.hours_worked += hours
             if done is not None:
                 done.succeed(env.now)
-        if self.escalations:
+        escalations = self.escalations
+        if escalations and escalations[0][0] <= env.now:
             self._escalate()
         queue = self.queue
         while queue:
@@ -176,11 +178,21 @@ class Caseworkers:
     waits unassigned, first come first served, until points are freed.
     """
 
-    def __init__(self, env: simpy.Environment, workers: list[Worker], point_cap: float | None):
+    def __init__(
+        self, env: simpy.Environment, workers: list[Worker], point_cap: float | None, near_tie_points: float = 0.0
+    ):
         self.env = env
         self.workers = workers
         self.point_cap = point_cap
+        self.near_tie_points = near_tie_points
         self.waiting: deque[tuple[Case, str, float, float]] = deque()
+
+    def _lightest(self) -> Worker:
+        """The caseworker with the fewest points; among those within ``near_tie_points`` of
+        the fewest, the one with the least work queued (so that a burst of new cases is
+        spread, not piled on whoever was lightest when it began)."""
+        fewest = min(self.workers, key=_POINTS).points + self.near_tie_points
+        return min((w for w in self.workers if w.points <= fewest), key=_QUEUED)
 
     def _fits(self, worker: Worker, points: float) -> bool:
         return self.point_cap is None or worker.points + points <= self.point_cap + 1e-9
@@ -214,7 +226,7 @@ class Caseworkers:
         if owner is not None:
             self._detach(case)
             self._serve_waiting()
-        best = min(self.workers, key=_POINTS)
+        best = self._lightest()
         if not self.waiting and self._fits(best, points):
             self._attach(case, best, kind, points, standing)
             return None
@@ -234,7 +246,7 @@ class Caseworkers:
     def _serve_waiting(self) -> None:
         while self.waiting:
             case, kind, points, standing = self.waiting[0]
-            best = min(self.workers, key=_POINTS)
+            best = self._lightest()
             if not self._fits(best, points):
                 return
             self.waiting.popleft()

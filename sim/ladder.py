@@ -46,6 +46,8 @@ def follow_ladder(m: Model, case: Case, start: int):
             m.log(case, "acute_review")
         else:
             yield from follow_up(m, case)
+        if target_step(m, case) == case.child.step and not _over_time_limit(m, case):
+            continue  # nothing to decide: the child stays where it is
         closed = yield from review(m, case)
         if closed:
             return
@@ -97,11 +99,7 @@ def review(m: Model, case: Case):
     if target > step:
         yield from move(m, case, target)
         return False
-    over_limit = (
-        step == INSTITUTION
-        and p.institution_time_limit_days is not None
-        and m.env.now - case.step_start_day >= p.institution_time_limit_days
-    )
+    over_limit = _over_time_limit(m, case)
     if target == step and not over_limit:
         return False
     if not over_limit and m.rng.decisions.uniform() >= p.step_down_probability:
@@ -122,6 +120,12 @@ def review(m: Model, case: Case):
         return True
     yield from move(m, case, target)
     return False
+
+
+def _over_time_limit(m: Model, case: Case) -> bool:
+    """Whether the child has been in the institution longer than the policy's limit."""
+    limit = m.scenario.policy.institution_time_limit_days
+    return case.child.step == INSTITUTION and limit is not None and m.env.now - case.step_start_day >= limit
 
 
 def move(m: Model, case: Case, target: int):

@@ -9,6 +9,7 @@ ladder, need, cases).
 from __future__ import annotations
 
 import gc
+import heapq
 
 import simpy
 
@@ -66,6 +67,7 @@ class Model:
         self.rng = Streams(seed)
         self.rec = Recorder()
         self._log_columns = self.rec.events.appenders()
+        self._followup_columns = self.rec.followups.appenders()
         self.warmup_days = s.run.warmup_years * DAYS_PER_YEAR
         self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
         self.end_day = self.warmup_days + self.measured_days
@@ -83,12 +85,15 @@ class Model:
             )
             for i in range(st.caseworkers)
         ]
-        self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap)
+        # Near ties: within the weight of the lightest case kind (a preliminary assessment).
+        near_tie = min(s.assignment.points_preliminary_assessment, s.assignment.points_intervention)
+        self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap, near_tie)
         self.desk = [
             Worker(self.env, -1 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
         ]
         self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
         self.open_cases: list[Case] = []
+        self._adults: list[tuple[float, int, Case]] = []  # (18th birthday, case id, case)
         self.closed_children: list[Child] = []
         self.on_step = [0] * 6
         self._next_child = 0
@@ -103,6 +108,7 @@ class Model:
         env.process(notifications(self))
         env.process(applications(self))
         env.process(self._snapshots())
+        env.process(self._age_outs())
         # The run allocates many short-lived objects and no cycles worth collecting before
         # the end; the cyclic collector would cost a third of the run time.
         collecting = gc.isenabled()
@@ -126,6 +132,16 @@ class Model:
             for step in range(1, 6):
                 rec.ladder.add(now, step, self.on_step[step])
             yield env.timeout(interval)
+
+    def _age_outs(self):
+        """Children leave at 18: once a day, close the cases of those who have turned 18
+        (one daily sweep instead of a timer per case)."""
+        env = self.env
+        adults = self._adults
+        while True:
+            while adults and adults[0][0] <= env.now:
+                self._age_out(heapq.heappop(adults)[2])
+            yield env.timeout(1.0)
 
     def _initial_stock(self) -> None:
         s = self.scenario
@@ -176,8 +192,7 @@ class Model:
         schedule_need_change(self, child)
         adult_day = child.birth_day + ADULT_DAYS
         if adult_day < self.end_day:
-            timer = self.env.timeout(max(0.0, adult_day - self.env.now))
-            timer.callbacks.append(lambda _e: self._age_out(case))
+            heapq.heappush(self._adults, (adult_day, case.id, case))
         return case
 
     def open_case(self, child: Child, source: str) -> Case:
@@ -331,17 +346,21 @@ class Model:
 
     def followup_done(self, case: Case, step: int, due_day: float, done_day: float) -> None:
         owner = case.owner.id if case.owner is not None else -1
-        self.rec.followups.add(
-            case.id,
-            case.child.id,
-            step,
-            owner,
-            due_day,
-            done_day,
-            case.last_followup_day,
-            due_day - case.last_followup_day,
-        )
-        self.log(case, "followup")
+        for append, value in zip(
+            self._followup_columns,
+            (
+                case.id,
+                case.child.id,
+                step,
+                owner,
+                due_day,
+                done_day,
+                case.last_followup_day,
+                due_day - case.last_followup_day,
+            ),
+        ):
+            append(value)
+        # The event log's "followup" rows are made from this table at the end (results.py).
 
     def open_spells(self) -> list[tuple]:
         """The spells still running at the end of the run (censored)."""

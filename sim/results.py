@@ -58,6 +58,19 @@ def build_result(m) -> Result:
     end = m.measured_days
 
     events = rec.events.frame()
+    done = rec.followups.frame()
+    followup_events = pd.DataFrame(
+        {
+            "time_days": done["done_day"],
+            "child": done["child"],
+            "case": done["case"],
+            "event": EVENTS.index("followup"),
+            "step": done["step"],
+            "caseworker": done["caseworker"],
+        }
+    )
+    events = pd.concat([events, followup_events], ignore_index=True)
+    events = events.sort_values("time_days", kind="stable", ignore_index=True)
     events["event"] = pd.Categorical.from_codes(events["event"], categories=list(EVENTS))
     events = events[events["time_days"] >= w].reset_index(drop=True)
     events["time_days"] -= w

@@ -1,0 +1,114 @@
+"""Indicators are pure functions of tables: checked on small hand-made tables."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sim.indicators import (
+    caseload_indicators,
+    cost_indicators,
+    cost_table,
+    followup_indicators,
+    kaplan_meier,
+    km_median,
+    placement_indicators,
+)
+from sim.scenario import DAYS_PER_YEAR
+
+
+def test_kaplan_meier_matches_a_hand_computed_example_with_censoring():
+    # Durations 2, 3+, 4, 4, 5+, 7 (+ = censored).
+    # t=2: 6 at risk, 1 event  -> S = 5/6
+    # t=4: 4 at risk, 2 events -> S = 5/6 * 2/4 = 5/12
+    # t=7: 1 at risk, 1 event  -> S = 0
+    curve = kaplan_meier([2, 3, 4, 4, 5, 7], [True, False, True, True, False, True])
+    assert list(curve["time"]) == [2, 4, 7]
+    assert list(curve["at_risk"]) == [6, 4, 1]
+    assert list(curve["events"]) == [1, 2, 1]
+    assert curve["survival"].tolist() == pytest.approx([5 / 6, 5 / 12, 0.0])
+    assert km_median([2, 3, 4, 4, 5, 7], [True, False, True, True, False, True]) == 4
+
+
+def test_kaplan_meier_median_ignores_nothing_that_censoring_hides():
+    # Naively the median of the observed durations is 3; censoring keeps survival above 0.5.
+    assert math.isnan(km_median([1, 3, 10, 10, 10], [True, True, False, False, False]))
+    assert km_median([], []) != km_median([], [])  # NaN for no data
+
+
+def test_followup_indicators_count_overdue_followups_as_late():
+    f = pd.DataFrame(
+        {
+            "due_day": [10.0, 20.0, 30.0, 40.0],
+            "done_day": [12.0, 35.0, 30.5, float("nan")],
+            "previous_day": [0.0, 10.0, 0.0, 0.0],
+        }
+    )
+    out = followup_indicators(f, grace_days=7, legal_days=20)
+    assert out["followup_on_time_share"] == pytest.approx(2 / 4)
+    assert out["followup_within_legal_share"] == pytest.approx(1 / 4)  # only 12 - 0 <= 20
+    assert out["mean_followup_interval_days"] == pytest.approx((12 + 25 + 30.5) / 3)
+    assert out["mean_followup_delay_days"] == pytest.approx((2 + 15 + 0.5) / 3)
+
+
+def test_caseload_indicators():
+    c = pd.DataFrame(
+        {
+            "time_days": [0, 0, 7, 7],
+            "cases": [10, 20, 30, 40],
+            "points": [50.0, 100.0, 150.0, 200.0],
+            "waiting_list": [3, 3, 1, 1],
+        }
+    )
+    out = caseload_indicators(c)
+    assert out["mean_caseload_cases"] == 25
+    assert out["mean_caseload_points"] == 125
+    assert out["waiting_list_mean"] == 2  # one value per snapshot time, not per caseworker
+    assert 30 < out["p90_caseload_cases"] <= 40
+
+
+def _placements():
+    return pd.DataFrame(
+        {
+            "step": [3, 4, 4, 5, 5],
+            "start_day": [-50.0, 0.0, 100.0, 200.0, 300.0],
+            "end_day": [50.0, 200.0, float("nan"), 250.0, 350.0],
+            "duration_days": [100.0, 200.0, 265.0, 50.0, 50.0],
+            "censored": [False, False, True, False, False],
+            "entry": [True, True, True, False, True],
+            "replacement": [False, False, True, False, False],
+        }
+    )
+
+
+def test_placement_indicators():
+    out = placement_indicators(_placements(), measured_days=365.0, children=1000)
+    years = 365.0 / DAYS_PER_YEAR
+    # Entries that started in the window: rows 1, 2 and 4 (row 0 began before it).
+    assert out["placements_per_year"] == pytest.approx(3 / years)
+    assert out["replacement_share"] == pytest.approx(1 / 3)
+    assert out["placement_share_kinship"] == 0
+    assert out["placement_share_foster"] == pytest.approx(2 / 4)
+    assert out["placement_share_institution"] == pytest.approx(2 / 4)
+    assert out["median_placement_days_institution"] == 50
+    # In care: 50 + 200 + 265 + 50 + 50 days within the 365-day window.
+    assert out["children_in_care_mean"] == pytest.approx(615 / 365)
+
+
+def test_costs_split_spells_over_the_years_they_cover():
+    spells = pd.DataFrame({"step": [1, 5], "start_day": [-10.0, 300.0], "end_day": [float("nan"), 400.0]})
+    measured = 2 * DAYS_PER_YEAR
+    costs = cost_table(spells, measured, [365.25, 0, 0, 0, 730.5], staff=2, staff_cost_dkk_per_year=100.0)
+    by = costs.set_index(["year", "category"])["cost_dkk"]
+    assert by[(1, "early_support")] == pytest.approx(DAYS_PER_YEAR)  # a DKK a day, the whole year
+    assert by[(2, "early_support")] == pytest.approx(DAYS_PER_YEAR)
+    assert by[(1, "institution")] == pytest.approx((DAYS_PER_YEAR - 300) * 2)
+    assert by[(2, "institution")] == pytest.approx((400 - DAYS_PER_YEAR) * 2)
+    assert by[(1, "staff")] == pytest.approx(200)
+    out = cost_indicators(costs, measured)
+    assert out["cost_staff_per_year"] == pytest.approx(200)
+    assert out["cost_total_per_year"] == pytest.approx((2 * DAYS_PER_YEAR + 200 + 400) / 2)
+    assert out["cost_share_step_5"] == pytest.approx(200 / (2 * DAYS_PER_YEAR + 200))
+    assert out["cost_share_steps_1_2"] == pytest.approx(2 * DAYS_PER_YEAR / (2 * DAYS_PER_YEAR + 200))
