@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from sim.entities import Case
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
-_QUEUED = attrgetter("queued_hours")
 
 # Task priorities (lower first): MODEL.md 3.7.
 ACUTE = 0
@@ -191,8 +190,14 @@ class Caseworkers:
         """The caseworker with the fewest points; among those within ``near_tie_points`` of
         the fewest, the one with the least work queued (so that a burst of new cases is
         spread, not piled on whoever was lightest when it began)."""
-        fewest = min(self.workers, key=_POINTS).points + self.near_tie_points
-        return min((w for w in self.workers if w.points <= fewest), key=_QUEUED)
+        workers = self.workers
+        fewest = min(map(_POINTS, workers)) + self.near_tie_points
+        best = None
+        least_queued = float("inf")
+        for w in workers:
+            if w.points <= fewest and w.queued_hours < least_queued:
+                best, least_queued = w, w.queued_hours
+        return best
 
     def _fits(self, worker: Worker, points: float) -> bool:
         return self.point_cap is None or worker.points + points <= self.point_cap + 1e-9

@@ -24,13 +24,18 @@ ACUTE_CAUSE = "acute"
 
 
 def follow_ladder(m: Model, case: Case, start: int):
-    """Place the child on its start step, then follow up until the case closes."""
+    """Place the child on its start step, then follow up until the case closes.
+
+    Between follow-ups the process waits; an acute event interrupts the wait and forces
+    an immediate review. After each look at the child the review decides on the ladder.
+    """
     yield from move(m, case, start)
     case.in_ladder = True
     env = m.env
+    legal_interval_days = m.scenario.followup.legal_interval_days
+    followup_hours = m.followup_hours
     while True:
         if not case.acute:
-            # Wait for the next follow-up; an acute event interrupts the wait.
             case.waiting = True
             try:
                 yield env.timeout(max(0.0, case.next_due_day - env.now))
@@ -39,36 +44,30 @@ def follow_ladder(m: Model, case: Case, start: int):
                     raise
             finally:
                 case.waiting = False
-        reason = "acute" if case.acute else "due"
-        if reason == "acute":
+        if case.acute:
             case.acute = False
             yield from work(case, m.scenario.hours.acute_review_hours, ACUTE)
             m.log(case, "acute_review")
         else:
-            yield from follow_up(m, case)
+            # The follow-up visit. One that breaks the legal interval is as pressing as an
+            # investigation near its deadline: it moves up to deadline priority then.
+            step = case.child.step
+            due = case.next_due_day
+            legal_day = case.last_followup_day + legal_interval_days
+            owner = case.owner
+            if owner is not None:  # the common case, without a nested generator
+                yield owner.do(followup_hours[step], FOLLOWUP, case, legal_day)
+            else:
+                yield from work(case, followup_hours[step], FOLLOWUP, legal_day)
+            now = env.now
+            m.followup_done(case, step, due, now)
+            case.last_followup_day = now
+            case.next_due_day = now + followup_interval_days(m, case, first=False)
         if target_step(m, case) == case.child.step and not _over_time_limit(m, case):
             continue  # nothing to decide: the child stays where it is
         closed = yield from review(m, case)
         if closed:
             return
-
-
-def follow_up(m: Model, case: Case):
-    """A scheduled follow-up visit: hours of the caseworker, then the next one is due."""
-    step = case.child.step
-    due = case.next_due_day
-    # A follow-up that breaks the legal interval is as pressing as an investigation near
-    # its deadline: it moves up to deadline priority then.
-    legal_day = case.last_followup_day + m.scenario.followup.legal_interval_days
-    owner = case.owner
-    if owner is not None:  # the common case, without a nested generator
-        yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day)
-    else:
-        yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day)
-    now = m.env.now
-    m.followup_done(case, step, due, now)
-    case.last_followup_day = now
-    case.next_due_day = now + followup_interval_days(m, case, first=False)
 
 
 def followup_interval_days(m: Model, case: Case, first: bool) -> float:
