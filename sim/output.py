@@ -88,5 +88,7 @@ def write_result(result: Result, folder: Path, extra: dict | None = None) -> Non
 
 def read_summary(folder: Path) -> pd.Series:
     """The summary of a written run."""
-    frame = pd.read_csv(Path(folder) / "summary.csv", index_col="indicator", float_precision="round_trip")
+    # pandas 3 parses floats exactly by default; pandas 2 needs to be asked.
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    frame = pd.read_csv(Path(folder) / "summary.csv", index_col="indicator", **exact)
     return frame["value"]
