@@ -49,12 +49,13 @@ def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
 
 def _notification(m: Model, stream: Stream) -> None:
     a = m.scenario.arrivals
-    u_repeat, u_pick = stream.uniform(), stream.uniform()
+    # Four draws whatever happens, so that arrivals stay aligned across scenarios.
+    u_repeat, u_pick, u_known, u_pick_known = stream.uniform(), stream.uniform(), stream.uniform(), stream.uniform()
     if u_repeat < a.repeat_notification_share and m.open_cases:
         case = m.open_cases[min(int(u_pick * len(m.open_cases)), len(m.open_cases) - 1)]
         m.notification_joins(case)
         return
-    child = m.notified_child(stream.uniform(), stream.uniform())
+    child = m.notified_child(u_known, u_pick_known)
     m.open_case(child, "notification")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.rng import ChildStream
+
 if TYPE_CHECKING:
     import simpy
 
@@ -29,10 +31,14 @@ class Child:
         "need_version",
         "relapse_until_day",
         "returned_home_day",
+        "need_draws",
+        "decision_draws",
     )
 
-    def __init__(self, child_id: int, birth_day: float, need: int):
+    def __init__(self, child_id: int, birth_day: float, need: int, key: int):
         self.id = child_id
+        self.need_draws = ChildStream(key, 1)  # when and which way the need changes, acute reports
+        self.decision_draws = ChildStream(key, 2)  # start step, step down, network search, kinship
         self.birth_day = birth_day
         self.need = need
         self.step = 0

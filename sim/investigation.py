@@ -8,7 +8,7 @@ from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, work
 from sim.entities import INVESTIGATION_APPLICATION
 
 if TYPE_CHECKING:
-    from sim.entities import Case
+    from sim.entities import Case, Child
     from sim.model import Model
 
 
@@ -36,14 +36,15 @@ def investigate(m: Model, case: Case):
         yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
     case.acute = False
     m.investigation_done(case)
-    return start_step(m, case.child.need)
+    return start_step(m, case.child)
 
 
-def start_step(m: Model, need: int) -> int:
+def start_step(m: Model, child: Child) -> int:
     """The step the policy starts a child of this need on: the lowest that meets it, or,
     with the policy's probability, one above (a conservative start)."""
+    need = child.need
     if need <= 0:
         return 0
-    if need < 5 and m.rng.decisions.uniform() < m.scenario.policy.start_step_extra_probability:
+    if need < 5 and child.decision_draws.uniform() < m.scenario.policy.start_step_extra_probability:
         return need + 1
     return need

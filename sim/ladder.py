@@ -101,7 +101,7 @@ def review(m: Model, case: Case):
     over_limit = _over_time_limit(m, case)
     if target == step and not over_limit:
         return False
-    if not over_limit and m.rng.decisions.uniform() >= p.step_down_probability:
+    if not over_limit and child.decision_draws.uniform() >= p.step_down_probability:
         m.log(case, "step_down_deferred")
         return False
     if target > 0:
@@ -136,9 +136,11 @@ def move(m: Model, case: Case, target: int):
             # Whether to search the network is decided once per case; without a search no
             # kinship placement is known.
             case.kinship_available = False
-            if m.rng.decisions.uniform() < p.network_search_probability:
+            if child.decision_draws.uniform() < p.network_search_probability:
                 yield from work(case, m.scenario.hours.network_search_hours, DEADLINE)
-                case.kinship_available = m.rng.decisions.uniform() < m.scenario.children.kinship_available_probability
+                case.kinship_available = (
+                    child.decision_draws.uniform() < m.scenario.children.kinship_available_probability
+                )
                 m.log(case, "network_search")
         if not case.kinship_available:
             target = FOSTER

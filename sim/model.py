@@ -149,7 +149,7 @@ class Model:
         for step, count in enumerate(s.initial_stock.open_cases_on_step, start=1):
             for _ in range(count):
                 age_years = s.children.age_min_years + stream.uniform() * (18 - s.children.age_min_years)
-                child = self._new_child(-age_years * DAYS_PER_YEAR, step)
+                child = self._new_child(-age_years * DAYS_PER_YEAR, step, stream.uniform())
                 case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
                 case.kinship_available = True if step == FIRST_PLACEMENT_STEP else None
                 self.set_step(case, step)
@@ -160,15 +160,16 @@ class Model:
 
     # ------------------------------------------------------------------ children and cases
 
-    def _new_child(self, birth_day: float, need: int) -> Child:
-        child = Child(self._next_child, birth_day, need)
+    def _new_child(self, birth_day: float, need: int, key_u: float) -> Child:
+        child = Child(self._next_child, birth_day, need, int(key_u * 9007199254740992.0))
         self._next_child += 1
         return child
 
     def notified_child(self, u_known: float, u_pick: float) -> Child:
         """The child a new notification concerns: one seen before, or a new one."""
         c = self.scenario.children
-        age_u, need_u = self.rng.children.uniform(), self.rng.children.uniform()
+        draws = self.rng.children
+        age_u, need_u, key_u = draws.uniform(), draws.uniform(), draws.uniform()
         need = _index_of(need_u, c.initial_need_probabilities)
         now = self.env.now
         pool = self.closed_children
@@ -181,7 +182,7 @@ class Model:
                 child.need = need
                 return child
         age_years = c.age_min_years + age_u * (c.age_max_years + 1 - c.age_min_years)
-        return self._new_child(now - age_years * DAYS_PER_YEAR, need)
+        return self._new_child(now - age_years * DAYS_PER_YEAR, need, key_u)
 
     def _new_case(self, child: Child, source: str, urgent: bool, screen_u: float) -> Case:
         case = Case(self._next_case, child, source, self.env.now, urgent, screen_u)

@@ -41,14 +41,14 @@ def schedule_need_change(m: Model, child: Child) -> None:
     if total <= 0.0:
         return
     now = m.env.now
-    delay = m.rng.need.exponential(365.25 / total)
+    delay = child.need_draws.exponential(365.25 / total)
     version = child.need_version
     if now < child.relapse_until_day < now + delay:
         # The relapse rate ends before the drawn change: draw again from then on.
         event = m.env.timeout(child.relapse_until_day - now)
         event.callbacks.append(lambda _e: _redraw(m, child, version))
         return
-    u = m.rng.need.uniform()
+    u = child.need_draws.uniform()
     event = m.env.timeout(delay)
     event.callbacks.append(lambda _e: _change(m, child, version, 1 if u * total < rise else -1))
 
@@ -67,7 +67,7 @@ def _change(m: Model, child: Child, version: int, direction: int) -> None:
     if (
         direction > 0
         and child.need > child.step
-        and m.rng.acute.uniform() < m.scenario.need.acute_probability_when_unmet
+        and child.need_draws.uniform() < m.scenario.need.acute_probability_when_unmet
     ):
         m.log(case, "acute_event")
         m.raise_acute(case)

@@ -4,6 +4,10 @@ All streams are spawned from one ``SeedSequence(seed)`` in a fixed order, with s
 slots, so adding a process later shifts none of the existing streams. Draws are taken
 from the generator in blocks (numpy is slow one number at a time); the sequence a
 stream yields depends only on the seed and the stream's name.
+
+Each child also carries its own counter-based streams (:class:`ChildStream`), one for
+its need and one for the decisions about it, keyed by a number drawn when it is first
+notified: the common random numbers that let scenarios be compared child by child.
 """
 
 from __future__ import annotations
@@ -15,10 +19,7 @@ import numpy as np
 STREAM_NAMES: tuple[str, ...] = (
     "notifications",  # arrival times of notifications and which child they concern
     "applications",  # arrival times of applications
-    "children",  # attributes of newly notified children (age, need, urgency, screening)
-    "need",  # changes of a child's need
-    "decisions",  # caseworker decisions: start step, step down, network search, kinship
-    "acute",  # whether a rise in need is reported at once
+    "children",  # attributes of newly notified children (age, need, urgency, screening, key)
     "initial_stock",  # the open cases a run starts with
 )
 SPARE_STREAMS = 9
@@ -76,7 +77,38 @@ class Streams:
     notifications: Stream
     applications: Stream
     children: Stream
-    need: Stream
-    decisions: Stream
-    acute: Stream
     initial_stock: Stream
+
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+class ChildStream:
+    """A child's own random numbers: a counter-based SplitMix64 sequence keyed by the child.
+
+    Common random numbers: a child gets its key from the arrival of its first notification,
+    which every scenario sees alike, so the same child meets the same sequence of draws
+    for its need and for the decisions about it in every scenario, as far as the
+    mechanisms ask for the same number of draws.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, key: int, purpose: int):
+        self._state = _mix((key * 0x100000001B3 + purpose) & _MASK)
+
+    def uniform(self) -> float:
+        """A draw from U[0, 1)."""
+        self._state = (self._state + _GOLDEN) & _MASK
+        return (_mix(self._state) >> 11) * (1.0 / 9007199254740992.0)
+
+    def exponential(self, mean: float) -> float:
+        """A draw from the exponential distribution with the given mean."""
+        return -math.log(1.0 - self.uniform()) * mean

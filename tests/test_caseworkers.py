@@ -10,7 +10,7 @@ from sim.entities import Case, Child
 
 
 def _case(i: int) -> Case:
-    return Case(i, Child(i, 0.0, 1), "notification", 0.0, False, 0.5)
+    return Case(i, Child(i, 0.0, 1, key=i), "notification", 0.0, False, 0.5)
 
 
 def test_tasks_run_by_priority_then_arrival():
