@@ -23,8 +23,9 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "simulate", "__version__"]
 
 
-def simulate(scenario: Scenario, seed: int = 1, years: float | None = None) -> Result:
-    """Run one replication of ``scenario`` with random streams from ``SeedSequence(seed)``.
+def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None = None) -> Result:
+    """Run one replication of ``scenario`` with random streams from ``SeedSequence(seed)``
+    (``seed`` is a non-negative integer or a list of them).
 
     ``years`` overrides the scenario's measured years (the warm-up comes on top). The
     same scenario and seed give bit-identical results.

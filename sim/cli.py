@@ -2,7 +2,10 @@
 
 Commands:
   run SCENARIO       one replication; tables as Parquet, summary as CSV and JSON
-  compare [A B ...]  scenarios side by side (default: the Danish baseline and the Swedish model)
+  compare [A B ...]  replications of scenarios with common random numbers, compared with
+                     confidence intervals (default: the Danish baseline and the Swedish model)
+  batch FILE         a batch described in a TOML file
+  warmup SCENARIO    where the indicators settle (Welch's moving average, MSER-5)
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
 
@@ -23,6 +26,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
+from sim.warmup import add_warmup_command
 
 DEFAULT_COMPARISON = ("danish_baseline", "swedish_model")
 EXIT_BAD_INPUT = 2
@@ -144,22 +148,107 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _replications(value: str) -> int | None:
+    if value == "auto":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number or 'auto', got {value!r}") from None
+
+
+def comparison_text(comparison: pd.DataFrame, names: list[str], indicators: list[str] | None = None) -> str:
+    """The comparison as a readable table: per scenario the mean and its 95 % interval, and
+    each scenario's paired difference to the first."""
+
+    def cell(indicator, mean, low, high):
+        if isinstance(mean, float) and math.isnan(mean):
+            return "-"
+        text = format_value(indicator, mean)
+        if not (isinstance(low, float) and math.isnan(low)):
+            text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
+        return text
+
+    indicators = indicators or list(dict.fromkeys(comparison["indicator"]))
+    header = ["indicator", "unit", *names] + [f"{n} - {names[0]}" for n in names[1:]]
+    rows = []
+    for indicator in indicators:
+        part = comparison[comparison["indicator"] == indicator].set_index("scenario")
+        cells = [indicator, unit_of(indicator)]
+        cells += [cell(indicator, *part.loc[n, ["mean", "ci_low", "ci_high"]]) for n in names]
+        cells += [cell(indicator, *part.loc[n, ["diff_mean", "diff_ci_low", "diff_ci_high"]]) for n in names[1:]]
+        rows.append(cells)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _run_batch_and_print(spec, out: Path, args) -> int:
+    from sim.batch import run_batch
+    from sim.indicators import SUMMARY_NAMES
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    if not args.quiet:
+        how = "auto" if spec.replications is None else spec.replications
+        print(
+            f"{len(spec.scenarios)} scenarios x {how} replications, seed {spec.seed}, "
+            f"{'common random numbers' if spec.crn else 'independent streams'}, "
+            f"{spec.workers} worker(s) ({spec.backend}) -> {out}",
+            file=sys.stderr,
+        )
+    result = run_batch(spec, out, resume=args.resume, progress=interactive, command=sys.argv)
+    names = [e.name for e in spec.scenarios]
+    print(f"{result.replications_used} replications per scenario, seed {spec.seed}; means with 95 % intervals")
+    if result.ran < len(result.replications):
+        print(f"({len(result.replications) - result.ran} replications were already done and were read back)")
+    print()
+    print(comparison_text(result.comparison, names, list(SUMMARY_NAMES)))
+    print()
+    print(f"results written to {out}")
+    return 0
+
+
 def cmd_compare(args) -> int:
-    from sim import simulate
+    from sim.batch import BatchSpec, scenario_entry
 
     _check_run_args(args)
     names = args.scenarios or list(DEFAULT_COMPARISON)
-    scenarios = [load_scenario(n) for n in names]
-    summaries = {}
-    for scenario in scenarios:
-        if not args.quiet:
-            print(f"running {scenario.name} ...", file=sys.stderr)
-        result = simulate(scenario, seed=args.seed, years=args.years)
-        summaries[scenario.name] = result.summary
-    print(f"one replication each, seed {args.seed}; difference = {scenarios[-1].name} - {scenarios[0].name}")
-    print()
-    print(summary_table(summaries, difference=True))
-    return 0
+    spec = BatchSpec(
+        scenarios=[scenario_entry(n) for n in names],
+        replications=args.replications,
+        precision=args.precision,
+        precision_indicators=tuple(args.indicator or ()) or BatchSpec.precision_indicators,
+        max_replications=args.max_replications,
+        seed=args.seed,
+        years=args.years,
+        crn=not args.no_crn,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        write_tables=not args.no_tables,
+    )
+    if args.workers is not None:
+        spec.workers = args.workers
+    spec.check()
+    if args.resume and not args.out:
+        raise UsageError("--resume: name the batch folder to finish with --out DIR")
+    out = Path(args.out) if args.out else Path("outputs") / f"compare-{_timestamp()}"
+    return _run_batch_and_print(spec, out, args)
+
+
+def cmd_batch(args) -> int:
+    from sim.batch import load_batch_file
+
+    spec, out = load_batch_file(args.file)
+    if args.workers is not None:
+        spec.workers = args.workers
+    out = Path(args.out) if args.out else out or Path("outputs") / f"{Path(args.file).stem}-{_timestamp()}"
+    if args.resume and not (args.out or out.exists()):
+        raise UsageError("--resume: the batch folder does not exist")
+    return _run_batch_and_print(spec, out, args)
 
 
 def cmd_validate(args) -> int:
@@ -200,11 +289,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: outputs/<scenario>-<timestamp>/)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="run scenarios and print their indicators side by side")
+    def batch_options(p):
+        p.add_argument(
+            "--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)"
+        )
+        p.add_argument("--out", help="batch folder (default: outputs/<name>-<timestamp>/)")
+        p.add_argument(
+            "--resume", action="store_true", help="finish an interrupted batch in --out: run only what is missing"
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+    p = sub.add_parser(
+        "compare",
+        help="run scenarios with replications and compare them (default: Danish baseline vs Swedish model)",
+        description="Run every scenario N times with common random numbers and compare: means with 95 %% "
+        "confidence intervals and paired differences to the first scenario.",
+    )
     p.add_argument("scenarios", nargs="*", help="scenario files or names (default: danish_baseline swedish_model)")
     run_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
+    p.add_argument(
+        "--replications",
+        type=_replications,
+        default=10,
+        help="replications per scenario, or 'auto' to add them until --precision is reached (default 10)",
+    )
+    p.add_argument(
+        "--precision", type=float, default=0.05, help="with auto: target 95%% half-width / mean (default 0.05)"
+    )
+    p.add_argument("--indicator", action="append", help="with auto: an indicator the precision applies to (repeatable)")
+    p.add_argument("--max-replications", type=int, default=100, help="with auto: the most replications (default 100)")
+    p.add_argument(
+        "--no-crn", action="store_true", help="independent random streams per scenario (no common random numbers)"
+    )
+    p.add_argument(
+        "--backend", choices=["local", "dask"], default="local", help="local process pool or Dask distributed"
+    )
+    p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
+    p.add_argument("--no-tables", action="store_true", help="write only the summaries, not every replication's tables")
+    batch_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("batch", help="run a batch described in a TOML file")
+    p.add_argument("file", help="batch file (scenarios, replications, seed, years, ...)")
+    batch_options(p)
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("scenarios", nargs="+", help="scenario files or names")
@@ -212,17 +340,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
     p.set_defaults(func=cmd_scenarios)
+
+    add_warmup_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sim.batch import BatchError
     from sim.output import OutputError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, UsageError, OutputError) as exc:
+    except (ScenarioError, UsageError, OutputError, BatchError) as exc:
         print(f"welfare-sim: {exc}" if isinstance(exc, UsageError) else str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -356,18 +356,21 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch, capsys, quick_sim
 # ----------------------------------------------------------------------------- compare, scenarios
 
 
-def test_compare_default_scenarios(capsys):
-    code, out, err = cli(capsys, "compare", "--years", "1")
+def test_compare_default_scenarios(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "compare", "--years", "1", "--replications", "2")
     assert code == 0, err
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("indicator"))
     assert "danish_baseline" in header.split()
     assert "swedish_model" in header.split()
-    assert "difference" in header.split()
+    assert "swedish_model - danish_baseline" in header
     first_words = {line.split()[0] for line in lines if line.strip()}
     missing = [name for name in SUMMARY_NAMES if name not in first_words]
     assert missing == []
-    assert "running danish_baseline" in err and "running swedish_model" in err
+    assert "2 scenarios x 2 replications" in err
+    written = list((tmp_path / "outputs").glob("compare-*"))
+    assert len(written) == 1 and (written[0] / "replications.parquet").exists()
 
 
 def test_compare_with_a_bad_scenario_runs_nothing(tmp_path, monkeypatch, capsys, no_simulation):

@@ -1,0 +1,522 @@
+"""Warm-up analysis: where do the indicators settle, so the warm-up can be set from data.
+
+A run starts from a scenario's initial stock (or, with ``empty=True``, from an empty
+system) and takes a while to reach its steady state; the scenario's ``run.warmup_years``
+is cut from every result so that the indicators measure the steady state only. This module
+shows how long that takes:
+
+* :func:`welch_moving_average`: Welch's graphical procedure (Law & Kelton, *Simulation
+  Modeling and Analysis*): average the replications period by period, then smooth with a
+  centred moving average; the warm-up ends where the curve flattens.
+* :func:`mser5`: the MSER-5 truncation rule (White 1997; White, Cobb & Spratt 2000): the
+  truncation point that minimises the standard error of the mean of what remains.
+* :func:`warmup_analysis`: runs replications with no warm-up, collects the weekly series
+  of the chosen indicators (:data:`INDICATORS`) and applies both; :func:`plot_warmup`
+  draws the result.
+* :func:`add_warmup_command` / :func:`cmd_warmup`: the ``welfare-sim warmup`` command.
+
+Example::
+
+    from sim import load_scenario
+    from sim.warmup import warmup_analysis, plot_warmup
+
+    report = warmup_analysis(load_scenario("danish_baseline"), replications=5, years=12)
+    report.suggestions()          # MSER-5 point of each indicator, in days and years
+    report.suggested_warmup_years # the largest, rounded up to a quarter year
+    plot_warmup(report).savefig("warmup.png", dpi=120)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import DAYS_PER_YEAR, PLACEMENT_STEPS, Scenario, load_scenario
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
+    from matplotlib.figure import Figure
+
+MSER_BATCH = 5
+"""Periods per batch of MSER-5."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An indicator that can be read week by week from a result."""
+
+    description: str
+    unit: str
+
+
+INDICATORS: dict[str, Indicator] = {
+    "mean_caseload_cases": Indicator("open cases per caseworker", "cases"),
+    "mean_caseload_points": Indicator("Borås points per caseworker", "points"),
+    "waiting_list": Indicator("cases waiting for a caseworker", "cases"),
+    "children_in_care": Indicator("children in care (steps 3-5)", "children"),
+    "children_on_ladder": Indicator("children on the ladder (steps 1-5)", "children"),
+    "task_queue": Indicator("queued tasks per caseworker", "tasks"),
+}
+"""The indicators :func:`indicator_series` can read over time, with their units."""
+
+DEFAULT_INDICATORS: tuple[str, ...] = ("mean_caseload_cases", "children_in_care", "waiting_list")
+"""The indicators analysed unless others are named."""
+
+
+# ----------------------------------------------------------------------------- the methods
+
+
+def welch_moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Welch's moving average of replications of one output series.
+
+    ``values`` is a (replications x periods) array (a 1-D array is one replication). The
+    replications are averaged period by period into ``Y``, which is then smoothed with a
+    centred moving average of half-width ``window`` (Law & Kelton): with periods numbered
+    ``i = 1 .. m``,
+
+    * for ``i <= window``: the mean of the first ``2i - 1`` points (``Y_1 .. Y_{2i-1}``),
+      a window that shrinks towards the start so that it stays centred on ``i``;
+    * for ``window < i <= m - window``: the mean of ``Y_{i-window} .. Y_{i+window}``.
+
+    The result has one value per period (the same length as the periods), so that it lines
+    up with the time grid; the last ``window`` values, where a centred window would run past
+    the end (``i > m - window``), are NaN. ``window = 0`` returns ``Y`` itself.
+    """
+    data = np.asarray(values, dtype=float)
+    if data.ndim == 1:
+        data = data[np.newaxis, :]
+    if data.ndim != 2 or data.shape[0] < 1:
+        raise ValueError(f"values: must be a (replications x periods) array, got shape {np.shape(values)}")
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 0:
+        raise ValueError(f"window: must be an integer >= 0, got {window!r}")
+    window = int(window)
+    mean = data.mean(axis=0)
+    m = mean.size
+    out = np.full(m, np.nan)
+    cumulative = np.concatenate(([0.0], np.cumsum(mean)))  # cumulative[k] = sum of the first k points
+    for j in range(max(m - window, 0)):  # 0-based period j is period i = j + 1
+        lo, hi = (0, 2 * j + 1) if j < window else (j - window, j + window + 1)
+        out[j] = (cumulative[hi] - cumulative[lo]) / (hi - lo)
+    return out
+
+
+def mser5_statistics(series: np.ndarray, max_fraction: float = 0.5) -> np.ndarray:
+    """The MSER-5 statistic for each candidate truncation ``d = 0, 1, ...`` (in batches).
+
+    The series is cut into ``b = len(series) // 5`` batches of 5 consecutive periods (a
+    remainder of fewer than 5 periods at the end is dropped) and each batch replaced by its
+    mean ``Z_1 .. Z_b``. For a truncation of ``d`` batches the statistic is
+    ``sum_{j>d} (Z_j - mean(Z_{d+1..b}))^2 / (b - d)^2``: the variance of the remaining
+    batch means divided by their count, i.e. the squared standard error of their mean.
+    Candidates run from ``d = 0`` to ``floor(max_fraction * b)``, keeping at least two
+    batches.
+    """
+    x = np.asarray(series, dtype=float)
+    if x.ndim != 1:
+        raise ValueError(f"series: must be one-dimensional, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("series: must be finite (no NaN or infinite values)")
+    if not (0.0 < max_fraction < 1.0):
+        raise ValueError(f"max_fraction: must be > 0 and < 1, got {max_fraction!r}")
+    batches = x.size // MSER_BATCH
+    if batches < 2:
+        raise ValueError(f"series: MSER-5 needs at least {2 * MSER_BATCH} periods, got {x.size}")
+    z = x[: batches * MSER_BATCH].reshape(batches, MSER_BATCH).mean(axis=1)
+    last = min(int(math.floor(max_fraction * batches)), batches - 2)
+    stats = np.empty(last + 1)
+    for d in range(last + 1):
+        rest = z[d:]
+        stats[d] = np.sum((rest - rest.mean()) ** 2) / rest.size**2
+    return stats
+
+
+def mser5(series: np.ndarray, max_fraction: float = 0.5) -> int:
+    """The MSER-5 truncation point of ``series``, in periods of the original series.
+
+    Returns ``5 * d`` for the number of batches ``d`` that minimises the statistic of
+    :func:`mser5_statistics` (the first such ``d`` on ties): the periods before it are the
+    warm-up. A result at the limit (``5 * floor(max_fraction * b)``) means the series has
+    not settled within the first ``max_fraction`` of the run: run longer.
+    """
+    return int(np.argmin(mser5_statistics(series, max_fraction))) * MSER_BATCH
+
+
+def mser5_limit(periods: int, max_fraction: float = 0.5) -> int:
+    """The largest truncation (in periods) :func:`mser5` can return for a series of this length."""
+    batches = periods // MSER_BATCH
+    return min(int(math.floor(max_fraction * batches)), batches - 2) * MSER_BATCH
+
+
+# ----------------------------------------------------------------------------- reading results
+
+
+def _check_indicator(indicator: str) -> None:
+    if indicator not in INDICATORS:
+        raise ValueError(f"unknown indicator {indicator!r}; valid: {', '.join(INDICATORS)}")
+
+
+def indicator_series(result, indicator: str) -> pd.Series:
+    """One indicator over time: a Series indexed by the weekly snapshot times (``time_days``).
+
+    ``result`` is a :class:`sim.Result` (or anything with its ``caseload`` and ``ladder``
+    tables). Indicators (see :data:`INDICATORS`):
+
+    * ``mean_caseload_cases``, ``mean_caseload_points``, ``task_queue``: the mean over the
+      caseworkers of ``caseload.cases``, ``.points`` and ``.task_queue`` at each snapshot;
+    * ``waiting_list``: the cases waiting for a caseworker at each snapshot (recorded on
+      every caseworker's row; the same value for all);
+    * ``children_in_care``: children on steps 3, 4 and 5 of ``ladder``;
+    * ``children_on_ladder``: children on steps 1 to 5.
+
+    Raises ``ValueError`` naming the valid indicators for any other name.
+    """
+    _check_indicator(indicator)
+    if indicator in ("children_in_care", "children_on_ladder"):
+        ladder = result.ladder
+        times = np.sort(ladder["time_days"].unique())
+        rows = ladder[ladder["step"].isin(PLACEMENT_STEPS)] if indicator == "children_in_care" else ladder
+        series = rows.groupby("time_days")["children"].sum().reindex(times, fill_value=0)
+    else:
+        caseload = result.caseload
+        column = {
+            "mean_caseload_cases": "cases",
+            "mean_caseload_points": "points",
+            "task_queue": "task_queue",
+            "waiting_list": "waiting_list",
+        }[indicator]
+        grouped = caseload.groupby("time_days")[column]
+        series = grouped.first() if indicator == "waiting_list" else grouped.mean()
+    series = series.astype(float)
+    series.index = pd.Index(series.index.astype(float), name="time_days")
+    series.name = indicator
+    return series
+
+
+# ----------------------------------------------------------------------------- the analysis
+
+
+def _quarter_years_up(years: float) -> float:
+    """``years`` rounded up to a quarter year (tolerating floating-point noise)."""
+    return math.ceil(years * 4 - 1e-9) / 4 if years > 0 else 0.0
+
+
+@dataclass
+class WarmupReport:
+    """The result of :func:`warmup_analysis`.
+
+    ``time_days`` is the weekly time grid (days since the start of the run, no warm-up
+    cut); for each indicator, ``values[name]`` is the (replications x periods) matrix,
+    ``welch[name]`` Welch's moving average (NaN in the last ``window`` periods) and
+    ``mser5_periods[name]`` the MSER-5 truncation point of the across-replication mean, in
+    periods of ``time_days``.
+    """
+
+    scenario_name: str
+    scenario_warmup_years: float
+    replications: int
+    years: float
+    seed: int
+    window: int
+    empty: bool
+    seeds: list
+    time_days: np.ndarray
+    values: dict[str, np.ndarray]
+    welch: dict[str, np.ndarray]
+    mser5_periods: dict[str, int]
+    mser5_limit_periods: int
+    indicators: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.indicators = tuple(self.values)
+
+    def mean(self, indicator: str) -> np.ndarray:
+        """The across-replication mean of one indicator, period by period."""
+        return self.values[indicator].mean(axis=0)
+
+    def mser5_days(self, indicator: str) -> float:
+        """The MSER-5 truncation point of one indicator, in days since the start."""
+        return float(self.time_days[self.mser5_periods[indicator]] - self.time_days[0])
+
+    def at_limit(self, indicator: str) -> bool:
+        """Whether the MSER-5 point is the latest one allowed: the series had not settled
+        in the first half of the run, and the run should be longer."""
+        return self.mser5_periods[indicator] >= self.mser5_limit_periods
+
+    @property
+    def suggested_warmup_years(self) -> float:
+        """The largest MSER-5 point over the indicators, rounded up to a quarter year."""
+        return _quarter_years_up(max(self.mser5_days(n) for n in self.indicators) / DAYS_PER_YEAR)
+
+    def table(self) -> pd.DataFrame:
+        """Tidy table: one row per indicator and period, columns ``time_days``,
+        ``indicator``, ``mean`` (across replications) and ``welch`` (NaN at the end)."""
+        frames = [
+            pd.DataFrame(
+                {"time_days": self.time_days, "indicator": name, "mean": self.mean(name), "welch": self.welch[name]}
+            )
+            for name in self.indicators
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def suggestions(self) -> pd.DataFrame:
+        """One row per indicator: ``indicator``, ``mser5_days``, ``mser5_years`` and
+        ``at_limit`` (see :meth:`at_limit`)."""
+        days = [self.mser5_days(n) for n in self.indicators]
+        return pd.DataFrame(
+            {
+                "indicator": list(self.indicators),
+                "mser5_days": days,
+                "mser5_years": [d / DAYS_PER_YEAR for d in days],
+                "at_limit": [self.at_limit(n) for n in self.indicators],
+            }
+        )
+
+
+def warmup_analysis(
+    scenario: Scenario | str | Path,
+    replications: int = 5,
+    years: float = 12.0,
+    seed: int = 1,
+    indicators: Sequence[str] = DEFAULT_INDICATORS,
+    window: int = 26,
+    empty: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> WarmupReport:
+    """Run ``replications`` replications of ``scenario`` without warm-up and find where the
+    ``indicators`` settle.
+
+    Each replication runs ``years`` years with ``run.warmup_years = 0`` (so every result
+    starts at the scenario's initial stock), or from an empty system with ``empty=True``
+    (``initial_stock.open_cases_on_step`` all zero). Replication ``r`` uses the seed
+    ``[seed, r]``: ``simulate`` hands it to ``numpy.random.SeedSequence``, which takes a
+    list of integers, so the replications are independent streams for any ``seed``.
+
+    For each indicator the weekly series are stacked into a (replications x periods)
+    matrix; Welch's moving average uses half-width ``window`` (periods, i.e. weeks with the
+    default snapshot interval) and MSER-5 is applied to the across-replication mean.
+    ``progress(done, total)`` is called after each replication. ``scenario`` may also be a
+    file or shipped scenario name.
+    """
+    from sim import simulate
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    names = tuple(dict.fromkeys(indicators))  # keep order, drop repeats
+    if not names:
+        raise ValueError("indicators: name at least one")
+    for name in names:
+        _check_indicator(name)
+    if isinstance(replications, bool) or not isinstance(replications, int | np.integer) or replications < 1:
+        raise ValueError(f"replications: must be an integer >= 1, got {replications!r}")
+    if not (math.isfinite(years) and years > 0):
+        raise ValueError(f"years: must be a finite number > 0, got {years!r}")
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 0:
+        raise ValueError(f"window: must be an integer >= 0, got {window!r}")
+
+    overrides: dict = {"run.warmup_years": 0.0}
+    if empty:
+        overrides["initial_stock.open_cases_on_step"] = [0] * len(scenario.initial_stock.open_cases_on_step)
+    runnable = scenario.with_overrides(**overrides)
+
+    seeds = [[seed, r] for r in range(replications)]
+    series: dict[str, list[pd.Series]] = {name: [] for name in names}
+    for r, s in enumerate(seeds):
+        result = simulate(runnable, seed=s, years=years)
+        for name in names:
+            series[name].append(indicator_series(result, name))
+        if progress is not None:
+            progress(r + 1, replications)
+
+    # The snapshot grid is the same in every replication; keep the common times to be safe.
+    grid = series[names[0]][0].index
+    for name in names:
+        for s in series[name]:
+            grid = grid.intersection(s.index)
+    time_days = np.asarray(grid, dtype=float)
+    if time_days.size < 2 * MSER_BATCH:
+        raise ValueError(
+            f"years: {years:g} years give {time_days.size} snapshots; MSER-5 needs at least {2 * MSER_BATCH}"
+        )
+    values = {name: np.vstack([s.reindex(grid).to_numpy(dtype=float) for s in series[name]]) for name in names}
+    welch = {name: welch_moving_average(values[name], window) for name in names}
+    points = {name: mser5(values[name].mean(axis=0)) for name in names}
+    return WarmupReport(
+        scenario_name=scenario.name,
+        scenario_warmup_years=scenario.run.warmup_years,
+        replications=replications,
+        years=years,
+        seed=seed,
+        window=window,
+        empty=empty,
+        seeds=seeds,
+        time_days=time_days,
+        values=values,
+        welch=welch,
+        mser5_periods=points,
+        mser5_limit_periods=mser5_limit(time_days.size),
+    )
+
+
+# ----------------------------------------------------------------------------- the plot
+
+
+def plot_warmup(report: WarmupReport) -> Figure:
+    """One panel per indicator: each replication as a thin line, Welch's moving average in
+    bold, the MSER-5 point as a dashed vertical line (and the scenario's own warm-up as a
+    dotted one, if it has any). Drawn on a :class:`matplotlib.figure.Figure` without
+    pyplot, so no display is needed; save it with ``fig.savefig(path, dpi=120)``."""
+    from matplotlib.figure import Figure
+
+    n = len(report.indicators)
+    fig = Figure(figsize=(9.0, 2.9 * n + 0.6), layout="constrained")
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    start = "an empty system" if report.empty else "the scenario's initial stock"
+    fig.suptitle(
+        f"Warm-up of {report.scenario_name}: {report.replications} replications from {start}; "
+        f"suggested warm-up {report.suggested_warmup_years:g} years"
+    )
+    x = (report.time_days - report.time_days[0]) / DAYS_PER_YEAR
+    for ax, name in zip(axes, report.indicators):
+        info = INDICATORS[name]
+        for r, row in enumerate(report.values[name]):
+            ax.plot(x, row, color="0.6", linewidth=0.6, alpha=0.8, label="replications" if r == 0 else None)
+        ax.plot(x, report.welch[name], color="C0", linewidth=2.2, label=f"Welch moving average (w = {report.window})")
+        point = report.mser5_days(name) / DAYS_PER_YEAR
+        limit = " (at the limit: run longer)" if report.at_limit(name) else ""
+        ax.axvline(point, color="C3", linestyle="--", linewidth=1.4, label=f"MSER-5: {point:.2f} years{limit}")
+        if report.scenario_warmup_years > 0:
+            ax.axvline(
+                report.scenario_warmup_years,
+                color="0.3",
+                linestyle=":",
+                linewidth=1.2,
+                label=f"scenario's warm-up: {report.scenario_warmup_years:g} years",
+            )
+        ax.set_title(f"{name}: {info.description}")
+        ax.set_xlabel("years since start")
+        ax.set_ylabel(f"{name.replace('_', ' ')} ({info.unit})")
+        ax.set_xlim(x[0], x[-1])
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+        ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def add_warmup_command(subparsers):
+    """Add the ``warmup`` subcommand to an ``argparse`` subparsers object; returns its parser."""
+    p = subparsers.add_parser(
+        "warmup",
+        help="show where the indicators settle, to set the warm-up from data",
+        description="Run replications of a scenario without warm-up and show, with Welch's moving average "
+        "and the MSER-5 rule, where the indicators settle. Writes warmup.csv, suggestions.csv and warmup.png.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
+    p.add_argument("--replications", type=int, default=5, metavar="N", help="replications (default 5; at least 2)")
+    p.add_argument("--years", type=float, default=12.0, metavar="Y", help="years per replication (default 12)")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
+    p.add_argument(
+        "--indicator",
+        dest="indicators",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help=f"indicator to analyse (repeatable; default: {', '.join(DEFAULT_INDICATORS)}); one of: "
+        f"{', '.join(INDICATORS)}",
+    )
+    p.add_argument(
+        "--window", type=int, default=26, metavar="W", help="half-width of Welch's window in weeks (default 26)"
+    )
+    p.add_argument("--empty", action="store_true", help="start from an empty system instead of the initial stock")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/warmup-<scenario>-<timestamp>/)")
+    p.set_defaults(func=cmd_warmup)
+    return p
+
+
+def _check_warmup_args(args) -> list[str]:
+    """Raise ``sim.cli.UsageError`` for a bad value; return the indicators to analyse."""
+    from sim.cli import UsageError
+
+    if args.replications < 2:
+        raise UsageError(f"--replications: must be >= 2, got {args.replications}")
+    if not (math.isfinite(args.years) and args.years > 0):
+        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    if args.window < 1:
+        raise UsageError(f"--window: must be >= 1, got {args.window}")
+    names = list(dict.fromkeys(args.indicators or DEFAULT_INDICATORS))
+    for name in names:
+        if name not in INDICATORS:
+            raise UsageError(f"--indicator: unknown indicator {name!r}; valid: {', '.join(INDICATORS)}")
+    return names
+
+
+def cmd_warmup(args) -> int:
+    """The ``warmup`` command: validate, run the analysis, write the folder, print the points."""
+    from sim.cli import UsageError
+    from sim.output import atomic_folder, check_destination
+
+    names = _check_warmup_args(args)
+    scenario = load_scenario(args.scenario)
+    interval = scenario.run.snapshot_interval_days
+    snapshots = math.ceil(args.years * DAYS_PER_YEAR / interval)
+    if snapshots < 2 * MSER_BATCH:
+        raise UsageError(f"--years: {args.years:g} years give {snapshots} snapshots; need at least {2 * MSER_BATCH}")
+    if 2 * args.window >= snapshots:
+        raise UsageError(
+            f"--window: must be below half the {snapshots} snapshots of {args.years:g} years, got {args.window}"
+        )
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("outputs") / f"warmup-{scenario.name}-{stamp}"
+    check_destination(out)  # before the run, not after it
+
+    def progress(done: int, total: int) -> None:
+        print(f"replication {done}/{total} done", file=sys.stderr)
+
+    report = warmup_analysis(
+        scenario,
+        replications=args.replications,
+        years=args.years,
+        seed=args.seed,
+        indicators=names,
+        window=args.window,
+        empty=args.empty,
+        progress=progress,
+    )
+    fig = plot_warmup(report)
+    with atomic_folder(out) as tmp:
+        report.table().to_csv(tmp / "warmup.csv", index=False, float_format="%.10g")
+        report.suggestions().to_csv(tmp / "suggestions.csv", index=False, float_format="%.10g")
+        fig.savefig(tmp / "warmup.png", dpi=120)
+
+    start = "an empty system" if args.empty else "the initial stock"
+    print(f"{scenario.name}: {scenario.title}")
+    print(
+        f"{args.replications} replications of {args.years:g} years from {start}, seed {args.seed}, "
+        f"Welch window {args.window} weeks"
+    )
+    print()
+    width = max(len("indicator"), *(len(n) for n in names))
+    print(f"{'indicator'.ljust(width)}  MSER-5 (years)")
+    print(f"{'-' * width}  {'-' * 14}")
+    for name in names:
+        note = "  at the limit: not settled in the first half, run longer" if report.at_limit(name) else ""
+        print(f"{name.ljust(width)}  {report.mser5_days(name) / DAYS_PER_YEAR:14.2f}{note}")
+    print()
+    suggested, current = report.suggested_warmup_years, scenario.run.warmup_years
+    print(f"suggested warm-up: {suggested:g} years (the scenario uses {current:g} years)")
+    if any(report.at_limit(n) for n in names):
+        print(
+            f"(a lower bound: some indicators had not settled within {args.years / 2:g} years; run with more --years)"
+        )
+    print(f"results written to {out}")
+    return 0
