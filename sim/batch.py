@@ -370,7 +370,16 @@ def run_batch(
             raise BatchError(f"{out}: --resume needs the same scenarios, seed, years and replications as the first run")
     else:
         check_destination(out)
-        out.mkdir(parents=True, exist_ok=True)
+    backend = make_backend(spec)  # before anything is written: a backend that fails leaves no folder
+    try:
+        return _run(spec, out, backend, progress, command)
+    finally:
+        backend.close()
+
+
+def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: list[str] | None) -> BatchResult:
+    manifest_path = out / "manifest.json"
+    out.mkdir(parents=True, exist_ok=True)
 
     names = [e.name for e in spec.scenarios]
     summaries: dict[tuple[int, int], dict[str, float]] = {}
@@ -434,7 +443,6 @@ def run_batch(
     target = spec.replications if spec.replications is not None else AUTO_FIRST_ROUND
     bar = Progress(len(names) * spec.replications if spec.replications is not None else None, progress)
     bar.done = len(summaries)
-    backend = make_backend(spec)
     ran_before = len(summaries)
     try:
         while True:
@@ -459,7 +467,6 @@ def run_batch(
         raise
     finally:
         bar.close()
-        backend.close()
 
     rows = []
     for (k, r), values in sorted(summaries.items()):

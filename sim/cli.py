@@ -197,7 +197,8 @@ def _run_batch_and_print(spec, out: Path, args) -> int:
         print(
             f"{len(spec.scenarios)} scenarios x {how} replications, seed {spec.seed}, "
             f"{'common random numbers' if spec.crn else 'independent streams'}, "
-            f"{spec.workers} worker(s) ({spec.backend}) -> {out}",
+            + (f"Dask scheduler {spec.scheduler}" if spec.scheduler else f"{spec.workers} worker(s) ({spec.backend})")
+            + f" -> {out}",
             file=sys.stderr,
         )
     result = run_batch(spec, out, resume=args.resume, progress=interactive, command=sys.argv)
