@@ -195,7 +195,7 @@ def _run_batch_and_print(spec, out: Path, args) -> int:
     if not args.quiet:
         how = "auto" if spec.replications is None else spec.replications
         print(
-            f"{len(spec.scenarios)} scenarios x {how} replications, seed {spec.seed}, "
+            f"{len(spec.scenarios)} scenario(s) x {how} replications, seed {spec.seed}, "
             f"{'common random numbers' if spec.crn else 'independent streams'}, "
             + (f"Dask scheduler {spec.scheduler}" if spec.scheduler else f"{spec.workers} worker(s) ({spec.backend})")
             + f" -> {out}",

@@ -368,7 +368,7 @@ def test_compare_default_scenarios(capsys, tmp_path, monkeypatch):
     first_words = {line.split()[0] for line in lines if line.strip()}
     missing = [name for name in SUMMARY_NAMES if name not in first_words]
     assert missing == []
-    assert "2 scenarios x 2 replications" in err
+    assert "2 scenario(s) x 2 replications" in err
     written = list((tmp_path / "outputs").glob("compare-*"))
     assert len(written) == 1 and (written[0] / "replications.parquet").exists()
 
