@@ -11,6 +11,7 @@ bit-identical whatever the number of workers or the backend.
 Layout of a batch folder::
 
     manifest.json           what ran: version, commit, scenario files and hashes, seeds, times
+    scenarios/<name>.json   every scenario's resolved parameters
     replications.parquet    one row per scenario x replication, every summary indicator
     comparison.csv          per indicator and scenario: mean, 95 % interval, paired difference
     tables/scenario=<name>/replication=<r>/<table>.parquet, summary.json
@@ -380,6 +381,9 @@ def run_batch(
 def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: list[str] | None) -> BatchResult:
     manifest_path = out / "manifest.json"
     out.mkdir(parents=True, exist_ok=True)
+    (out / "scenarios").mkdir(exist_ok=True)
+    for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
+        (out / "scenarios" / f"{entry.name}.json").write_text(entry.scenario.model_dump_json(indent=2) + "\n")
 
     names = [e.name for e in spec.scenarios]
     summaries: dict[tuple[int, int], dict[str, float]] = {}
