@@ -6,6 +6,8 @@ Commands:
                      confidence intervals (default: the Danish baseline and the Swedish model)
   batch FILE         a batch described in a TOML file
   warmup SCENARIO    where the indicators settle (Welch's moving average, MSER-5)
+  report FOLDER      report.html: comparison, figures, parameters side by side, manifest
+  export FOLDER      the event log for process mining (XES or CSV)
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.export import add_export_command
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
 from sim.warmup import add_warmup_command
 
@@ -210,6 +213,25 @@ def _run_batch_and_print(spec, out: Path, args) -> int:
     print(comparison_text(result.comparison, names, list(SUMMARY_NAMES)))
     print()
     print(f"results written to {out}")
+    if not args.no_report:
+        if spec.write_tables:
+            from sim.report import report_summary, write_report
+
+            print(report_summary(write_report(out)))
+        else:
+            print("no report: the batch was run with --no-tables")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from sim.report import report_summary, write_report
+    from sim.rundata import RunDataError
+
+    try:
+        path = write_report(args.folder)
+    except RunDataError as exc:
+        raise UsageError(str(exc)) from None
+    print(report_summary(path))
     return 0
 
 
@@ -299,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--resume", action="store_true", help="finish an interrupted batch in --out: run only what is missing"
         )
         p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+        p.add_argument("--no-report", action="store_true", help="do not write report.html into the batch folder")
 
     p = sub.add_parser(
         "compare",
@@ -342,7 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
     p.set_defaults(func=cmd_scenarios)
 
+    p = sub.add_parser("report", help="write report.html (tables, figures, parameters) for a results folder")
+    p.add_argument("folder", help="a folder written by run, compare or batch")
+    p.set_defaults(func=cmd_report)
+
     add_warmup_command(sub)
+    add_export_command(sub)
     return parser
 
 

@@ -88,8 +88,9 @@ class Model:
         # Near ties: within the weight of the lightest case kind (a preliminary assessment).
         near_tie = min(s.assignment.points_preliminary_assessment, s.assignment.points_intervention)
         self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap, near_tie)
+        # Intake desk workers have ids -2, -3, ...: -1 means "no caseworker" in the tables.
         self.desk = [
-            Worker(self.env, -1 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
+            Worker(self.env, -2 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
         ]
         self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
         self.open_cases: list[Case] = []

@@ -69,7 +69,8 @@ def build_result(m) -> Result:
             "caseworker": done["caseworker"],
         }
     )
-    events = pd.concat([events, followup_events], ignore_index=True)
+    # A follow-up comes before what it decides at the same moment (a move, a closing).
+    events = pd.concat([followup_events, events], ignore_index=True)
     events = events.sort_values("time_days", kind="stable", ignore_index=True)
     events["event"] = pd.Categorical.from_codes(events["event"], categories=list(EVENTS))
     events = events[events["time_days"] >= w].reset_index(drop=True)

@@ -1,0 +1,195 @@
+"""The HTML report of a results folder: one self-contained page.
+
+``welfare-sim report RUN_DIR`` writes ``RUN_DIR/report.html`` with the comparison table,
+every figure of :mod:`sim.plots` (PNG, embedded as data URIs: the page needs no network),
+the scenarios' parameters side by side with their differences highlighted, and the
+manifest. Everything comes from the saved folder; nothing is run again.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from sim.rundata import RunData, load_run
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #1f2328; line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.7rem; margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; }
+.meta { color: #57606a; } table { border-collapse: collapse; font-size: 0.85rem; margin: 0.6rem 0; }
+th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: right; vertical-align: top; }
+th { background: #f6f8fa; } td.name, th.name { text-align: left; font-family: ui-monospace, monospace; }
+tr.differs td { background: #fff8c5; } figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
+figcaption { color: #57606a; font-size: 0.9rem; } pre { background: #f6f8fa; padding: 1rem; overflow-x: auto;
+font-size: 0.8rem; } .note { color: #9a6700; } nav a { margin-right: 1rem; }
+"""
+
+
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _fmt(indicator: str, value) -> str:
+    from sim.cli import format_value
+
+    return format_value(indicator, value)
+
+
+def comparison_html(data: RunData) -> str:
+    """The comparison table: per scenario the mean and 95 % interval, and paired differences."""
+    from sim.cli import unit_of
+    from sim.indicators import SUMMARY_NAMES
+
+    names = data.scenarios
+    if data.comparison is None:
+        summary = data.replications.iloc[0]
+        rows = "".join(
+            f'<tr><td class="name">{html.escape(i)}</td><td>{html.escape(unit_of(i))}</td>'
+            f"<td>{html.escape(_fmt(i, float(summary[i])))}</td></tr>"
+            for i in SUMMARY_NAMES
+        )
+        return (
+            f'<table><tr><th class="name">indicator</th><th>unit</th><th>{html.escape(names[0])}</th></tr>'
+            f"{rows}</table><p class='meta'>One replication: no confidence intervals.</p>"
+        )
+
+    def cell(indicator, mean, low, high):
+        if isinstance(mean, float) and math.isnan(mean):
+            return "–"
+        text = _fmt(indicator, mean)
+        if not (isinstance(low, float) and math.isnan(low)):
+            text += f" [{_fmt(indicator, low)}, {_fmt(indicator, high)}]"
+        return html.escape(text)
+
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    head += "".join(f"<th>{html.escape(n)} − {html.escape(names[0])}</th>" for n in names[1:])
+    rows = []
+    for indicator in SUMMARY_NAMES:
+        part = data.comparison[data.comparison["indicator"] == indicator].set_index("scenario")
+        if part.empty:
+            continue
+        cells = [cell(indicator, *part.loc[n, ["mean", "ci_low", "ci_high"]]) for n in names]
+        cells += [cell(indicator, *part.loc[n, ["diff_mean", "diff_ci_low", "diff_ci_high"]]) for n in names[1:]]
+        rows.append(
+            f'<tr><td class="name">{html.escape(indicator)}</td><td>{html.escape(unit_of(indicator))}</td>'
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    n = int(data.comparison["n"].max())
+    return (
+        f'<table><tr><th class="name">indicator</th><th>unit</th>{head}</tr>{"".join(rows)}</table>'
+        f"<p class='meta'>Means over {n} replications with 95 % confidence intervals; differences are paired "
+        "replication by replication (common random numbers).</p>"
+    )
+
+
+def _flatten(params: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        if key == "source":
+            continue
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def parameters_html(data: RunData) -> str:
+    """Every parameter of every scenario side by side; rows that differ are highlighted."""
+    flat = {name: _flatten(data.parameters.get(name, {})) for name in data.scenarios}
+    keys = list(dict.fromkeys(k for name in data.scenarios for k in flat[name]))
+    if not keys:
+        return "<p class='note'>The folder does not record the scenarios' parameters.</p>"
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in data.scenarios)
+    rows = []
+    for key in keys:
+        values = [flat[n].get(key, "") for n in data.scenarios]
+        differs = len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
+        cells = "".join(f"<td>{html.escape(json.dumps(v, default=str))}</td>" for v in values)
+        rows.append(f'<tr{" class=differs" if differs else ""}><td class="name">{html.escape(key)}</td>{cells}</tr>')
+    n_diff = sum("differs" in r for r in rows)
+    return (
+        f"<p class='meta'>{n_diff} of {len(keys)} parameters differ between the scenarios (highlighted).</p>"
+        f'<table><tr><th class="name">parameter</th>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
+def build_report(data: RunData) -> str:
+    """The report page as one HTML string."""
+    from sim.plots import ALL_FIGURES
+
+    figures = []
+    for name, function in ALL_FIGURES.items():
+        try:
+            fig = function(data)
+        except Exception as exc:  # a figure that cannot be drawn from this folder is said so, not fatal
+            figures.append(
+                f'<figure id="fig-{name}"><p class="note">The figure “{html.escape(name)}” could not be drawn '
+                f"from this folder: {html.escape(str(exc))}</p></figure>"
+            )
+            continue
+        title = fig._suptitle.get_text() if fig._suptitle is not None else name.replace("_", " ")
+        encoded = base64.b64encode(_figure_png(fig)).decode("ascii")
+        figures.append(
+            f'<figure id="fig-{name}"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+        )
+    manifest = json.dumps(data.manifest, indent=2, default=str)
+    scenarios = ", ".join(html.escape(n) for n in data.scenarios)
+    made = dt.datetime.now().isoformat(timespec="seconds")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>welfare-sim report: {scenarios}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<h1>welfare-sim report</h1>
+<p class="meta">Scenarios: {scenarios}. Folder: {html.escape(str(data.folder))}. Made {made}.</p>
+<nav><a href="#comparison">Comparison</a><a href="#figures">Figures</a><a href="#parameters">Parameters</a>
+<a href="#manifest">Manifest</a></nav>
+<h2 id="comparison">Comparison</h2>
+{comparison_html(data)}
+<h2 id="figures">Figures</h2>
+{"".join(figures)}
+<h2 id="parameters">Parameters</h2>
+{parameters_html(data)}
+<h2 id="manifest">Manifest</h2>
+<pre>{html.escape(manifest)}</pre>
+</body>
+</html>
+"""
+
+
+def write_report(folder: str | Path) -> Path:
+    """Write ``folder/report.html`` (atomically) and return its path."""
+    folder = Path(folder)
+    page = build_report(load_run(folder))
+    path = folder / "report.html"
+    fd, tmp = tempfile.mkstemp(prefix=".report.html.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(page)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def report_summary(path: Path) -> str:
+    size = path.stat().st_size / 1e6
+    return f"report written to {path} ({size:.1f} MB)"
+
+
+__all__ = ["build_report", "comparison_html", "parameters_html", "write_report"]
