@@ -230,7 +230,7 @@ class Caseworkers:
             return None
         if owner is not None:
             self._detach(case)
-            self._serve_waiting()
+            self.serve_waiting()
         best = self._lightest()
         if not self.waiting and self._fits(best, points):
             self._attach(case, best, kind, points, standing)
@@ -244,11 +244,11 @@ class Caseworkers:
         """The case closed: free its points and take cases off the waiting list."""
         if case.owner is not None:
             self._detach(case)
-            self._serve_waiting()
+            self.serve_waiting()
         elif case.assigned is not None and not case.assigned.triggered:
             self.waiting = deque(w for w in self.waiting if w[0] is not case)
 
-    def _serve_waiting(self) -> None:
+    def serve_waiting(self) -> None:
         while self.waiting:
             case, kind, points, standing = self.waiting[0]
             best = self._lightest()

@@ -149,8 +149,30 @@ def _overlap_days(spells: pd.DataFrame, start: float, end: float) -> pd.Series:
     return (spell_end - spell_start).clip(lower=0.0)
 
 
-def cost_table(spells, measured_days, cost_dkk_per_year_by_step, staff, staff_cost_dkk_per_year) -> pd.DataFrame:
-    """Costs per measured year and category (the ladder steps and staff), in DKK."""
+def _staff_days(staff, y0: float, y1: float) -> float:
+    """Person-days of staff between days ``y0`` and ``y1``: ``staff`` is a headcount, or a
+    timeline of (day, headcount) changes (the first from day 0 or before)."""
+    if isinstance(staff, int | float):
+        return staff * (y1 - y0)
+    total = 0.0
+    for i, (day, count) in enumerate(staff):
+        until = staff[i + 1][0] if i + 1 < len(staff) else math.inf
+        total += count * max(0.0, min(until, y1) - max(day, y0))
+    return total
+
+
+def cost_table(
+    spells,
+    measured_days,
+    cost_dkk_per_year_by_step,
+    staff,
+    staff_cost_dkk_per_year,
+    implementation: tuple[float, float, float] | None = None,
+) -> pd.DataFrame:
+    """Costs per measured year and category, in DKK: the ladder steps (1-5), staff (0) and a
+    one-off implementation cost (-1) given as (DKK, start day, days it is spread over).
+
+    ``staff`` is a constant headcount or a timeline of (day, headcount)."""
     rows = []
     n_years = max(1, math.ceil(measured_days / DAYS_PER_YEAR - 1e-9))
     for k in range(n_years):
@@ -160,19 +182,24 @@ def cost_table(spells, measured_days, cost_dkk_per_year_by_step, staff, staff_co
         for step, name in enumerate(STEP_NAMES, start=1):
             cost = float(days[spells["step"] == step].sum()) / DAYS_PER_YEAR * cost_dkk_per_year_by_step[step - 1]
             rows.append((k + 1, step, name, cost))
-        rows.append((k + 1, 0, "staff", staff * staff_cost_dkk_per_year * (y1 - y0) / DAYS_PER_YEAR))
+        rows.append((k + 1, 0, "staff", _staff_days(staff, y0, y1) * staff_cost_dkk_per_year / DAYS_PER_YEAR))
+        if implementation is not None:
+            amount, start, spread = implementation
+            share = max(0.0, min(y1, start + spread) - max(y0, start)) / spread
+            rows.append((k + 1, -1, "implementation", amount * share))
     return pd.DataFrame(rows, columns=["year", "step", "category", "cost_dkk"])
 
 
 def cost_indicators(costs: pd.DataFrame, measured_days: float) -> dict[str, float]:
     years = measured_days / DAYS_PER_YEAR
     by_step = costs.groupby("step")["cost_dkk"].sum()
-    measures = by_step.drop(0, errors="ignore").sum()
+    measures = by_step[by_step.index > 0].sum()
     return {
         "cost_total_per_year": float(by_step.sum() / years),
         "cost_placements_per_year": float(by_step.reindex([3, 4, 5]).fillna(0).sum() / years),
         "cost_interventions_per_year": float(by_step.reindex([1, 2]).fillna(0).sum() / years),
         "cost_staff_per_year": float(by_step.get(0, 0.0) / years),
+        "cost_implementation_per_year": float(by_step.get(-1, 0.0) / years),
         "cost_share_steps_1_2": float(by_step.reindex([1, 2]).fillna(0).sum() / measures) if measures else math.nan,
         "cost_share_step_5": float(by_step.get(5, 0.0) / measures) if measures else math.nan,
     }

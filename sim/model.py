@@ -61,7 +61,7 @@ class Model:
     """The shared state of one replication."""
 
     def __init__(self, scenario: Scenario, seed: int, years: float | None = None):
-        s = self.scenario = scenario
+        s = self.scenario = self.initial_scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
         self.rng = Streams(seed)
@@ -93,6 +93,8 @@ class Model:
             Worker(self.env, -2 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
         ]
         self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
+        # (day, caseworkers, intake desk staff) from each change of staffing on: for staff cost.
+        self.staff_timeline: list[tuple[float, int, int]] = [(0.0, len(workers), len(self.desk))]
         self.open_cases: list[Case] = []
         self._adults: list[tuple[float, int, Case]] = []  # (18th birthday, case id, case)
         self.closed_children: list[Child] = []
@@ -110,6 +112,8 @@ class Model:
         env.process(applications(self))
         env.process(self._snapshots())
         env.process(self._age_outs())
+        if self.scenario.transition is not None:
+            env.process(self._transition())
         # The run allocates many short-lived objects and no cycles worth collecting before
         # the end; the cyclic collector would cost a third of the run time.
         collecting = gc.isenabled()
@@ -133,6 +137,50 @@ class Model:
             for step in range(1, 6):
                 rec.ladder.add(now, step, self.on_step[step])
             yield env.timeout(interval)
+
+    def _transition(self):
+        """At the switch date the new scenario's staffing, organisation and policy take
+        over: later decisions, bookings and assignments follow it; cases keep their
+        caseworkers; the extra caseworkers are hired evenly over the ramp."""
+        env = self.env
+        transition = self.scenario.transition
+        yield env.timeout(self.warmup_days + transition.at_years * DAYS_PER_YEAR)
+        new = transition.target
+        self.scenario = new
+        self.followup_hours = [0.0] + [new.ladder.step(k).followup_hours for k in range(1, 6)]
+        team = self.caseworkers
+        team.point_cap = new.assignment.point_cap
+        team.near_tie_points = min(new.assignment.points_preliminary_assessment, new.assignment.points_intervention)
+        for worker in team.workers:
+            self._configure(worker, new)
+        case_hours = new.staffing.hours_per_week * new.staffing.case_hours_share
+        if not new.intake.desk:
+            self.desk = []
+        elif len(self.desk) < new.intake.desk_staff:
+            start = len(self.desk)
+            self.desk += [Worker(env, -2 - i, case_hours, 1.0) for i in range(start, new.intake.desk_staff)]
+        self._record_staff()
+        hires = new.staffing.caseworkers - len(team.workers)
+        for _ in range(hires):
+            if transition.hiring_ramp_years > 0:
+                yield env.timeout(transition.hiring_ramp_years * DAYS_PER_YEAR / hires)
+            worker = Worker(env, len(team.workers), case_hours, new.staffing.min_task_hours_share)
+            self._configure(worker, new)
+            team.workers.append(worker)
+            team.serve_waiting()
+            self._record_staff()
+
+    @staticmethod
+    def _configure(worker: Worker, scenario: Scenario) -> None:
+        st = scenario.staffing
+        worker.case_hours_per_week = st.hours_per_week * st.case_hours_share
+        worker.min_task_hours_per_week = worker.case_hours_per_week * st.min_task_hours_share
+        worker.backlog_tolerance_weeks = st.backlog_tolerance_weeks
+        worker.corner_cutting = st.corner_cutting_per_backlog_week
+        worker.min_hours_fraction = st.min_hours_fraction
+
+    def _record_staff(self) -> None:
+        self.staff_timeline.append((self.env.now, len(self.caseworkers.workers), len(self.desk)))
 
     def _age_outs(self):
         """Children leave at 18: once a day, close the cases of those who have turned 18

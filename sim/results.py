@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim import indicators as ind
 from sim.model import EVENTS
-from sim.scenario import STEP_NAMES, Scenario
+from sim.scenario import DAYS_PER_YEAR, STEP_NAMES, Scenario
 
 TABLES: tuple[str, ...] = (
     "events",
@@ -52,7 +52,7 @@ class Result:
 
 def build_result(m) -> Result:
     """Turn the model's columnar buffers into tables and compute the summary."""
-    s = m.scenario
+    s = m.initial_scenario  # prices and indicator definitions: the municipality's, whatever the policy
     rec = m.rec
     w = m.warmup_days
     end = m.measured_days
@@ -117,9 +117,11 @@ def build_result(m) -> Result:
     ladder["time_days"] -= w
     ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
 
-    staff = s.staffing.caseworkers + (s.intake.desk_staff if s.intake.desk else 0)
+    staff = [(day - w, caseworkers + desk) for day, caseworkers, desk in m.staff_timeline]
     step_costs = [s.ladder.step(k).cost_dkk_per_year for k in range(1, 6)]
-    costs = ind.cost_table(spells, end, step_costs, staff, s.staffing.cost_dkk_per_year)
+    imp = s.implementation
+    implementation = (imp.cost_dkk, imp.start_years * DAYS_PER_YEAR, imp.spread_years * DAYS_PER_YEAR)
+    costs = ind.cost_table(spells, end, step_costs, staff, s.staffing.cost_dkk_per_year, implementation)
 
     values: dict[str, float] = {}
     values.update(ind.caseload_indicators(caseload))

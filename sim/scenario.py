@@ -355,6 +355,29 @@ class InitialStock(Section):
         return self
 
 
+class Implementation(Section):
+    cost_dkk: NonNegative = Field(
+        0.0,
+        description="One-off cost of implementing the scenario's way of working (DKK): training, consultants, "
+        "reorganisation; not the extra caseworkers, whose cost is in staff cost.",
+    )
+    start_years: NonNegative = Field(0.0, description="Years after measurement began when the spending starts.")
+    spread_years: Positive = Field(1.0, description="Years over which the cost is spent evenly.")
+
+
+class Transition(Section):
+    at_years: NonNegative = Field(..., description="Years after measurement began when the new way of working starts.")
+    to: str = Field(
+        ...,
+        description="The scenario whose staffing, organisation and policy apply from then on: a file relative to "
+        "this one, or a shipped scenario's name. Municipality, children and need dynamics stay this scenario's.",
+    )
+    hiring_ramp_years: NonNegative = Field(
+        0.0, description="Years over which the extra caseworkers are hired, evenly, from the switch on."
+    )
+    target: Scenario | None = Field(None, description="The resolved `to` scenario (set when the file is loaded).")
+
+
 class Scenario(BaseModel):
     """A whole scenario: every parameter of one run of the model."""
 
@@ -375,6 +398,10 @@ class Scenario(BaseModel):
     staffing: Staffing
     hours: Hours = Field(default_factory=Hours)
     initial_stock: InitialStock = Field(default_factory=InitialStock)
+    implementation: Implementation = Field(default_factory=Implementation)
+    transition: Transition | None = Field(
+        None, description="Switch to another scenario's way of working at a date (optional)."
+    )
 
     @model_validator(mode="after")
     def _cap_fits_heaviest_case(self) -> Scenario:
@@ -403,6 +430,9 @@ class Scenario(BaseModel):
 
 
 # --------------------------------------------------------------------------- loading
+
+
+Transition.model_rebuild()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -516,7 +546,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, _chain: tuple[Path, ...] = ()) -> Scenario:
     """Read, merge with its base chain and validate one scenario file.
 
     ``path`` is a file, or the name of a shipped scenario (``"swedish_model"``).
@@ -526,11 +556,39 @@ def load_scenario(path: str | Path) -> Scenario:
     data, origins = _load_raw(file, ())
     data.setdefault("name", file.stem)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         field, message = _first_error(exc)
         where = _error_file(field, origins, file)
         raise ScenarioError(_display(where), field, message) from None
+    if scenario.transition is not None:
+        scenario = _with_transition_target(scenario, file, _error_file("transition.to", origins, file), _chain)
+    return scenario
+
+
+def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
+    """Load the scenario a transition switches to, and check it can be switched to."""
+    name = scenario.transition.to
+    candidate = where.parent / name
+    target_path = candidate if candidate.exists() or candidate.suffix == ".toml" else _resolve_base(name, where)
+    if not target_path.exists():
+        shipped = shipped_scenarios_dir() / f"{name}.toml"
+        target_path = shipped if shipped.exists() else target_path
+    if not target_path.exists():
+        raise ScenarioError(_display(where), "transition.to", f"scenario {name!r} not found")
+    if target_path.resolve() in (*chain, file.resolve()):
+        raise ScenarioError(_display(where), "transition.to", "a scenario cannot switch to itself")
+    target = load_scenario(target_path, _chain=(*chain, file.resolve()))
+    if target.transition is not None:
+        raise ScenarioError(_display(where), "transition.to", f"{name!r} has a transition of its own")
+    if target.municipality.children != scenario.municipality.children:
+        raise ScenarioError(_display(where), "transition.to", f"{name!r} is for another municipality size")
+    if target.staffing.caseworkers < scenario.staffing.caseworkers:
+        raise ScenarioError(
+            _display(where), "transition.to", f"{name!r} has fewer caseworkers: only hiring is modelled, not leaving"
+        )
+    transition = scenario.transition.model_copy(update={"target": target})
+    return scenario.model_copy(update={"transition": transition})
 
 
 def shipped_scenarios_dir() -> Path:
