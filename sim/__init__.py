@@ -36,6 +36,12 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
     from sim.results import build_result
 
     started = time.perf_counter()
+    if scenario.districts:
+        from sim.districts import simulate_districts
+
+        result, stats = simulate_districts(scenario, seed, years)
+        result.stats = {"seconds_simulation": None, "seconds_total": time.perf_counter() - started, **stats}
+        return result
     model = Model(scenario, seed, years)
     model.run()
     simulated = time.perf_counter() - started

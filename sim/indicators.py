@@ -78,7 +78,9 @@ def _mean(values: pd.Series) -> float:
 
 
 def caseload_indicators(caseload: pd.DataFrame) -> dict[str, float]:
-    per_time = caseload.drop_duplicates("time_days")
+    # The waiting list is one number per snapshot (and district): sum the districts.
+    keys = ["time_days", "district"] if "district" in caseload else ["time_days"]
+    per_time = caseload.drop_duplicates(keys).groupby("time_days", as_index=False)["waiting_list"].sum()
     return {
         "mean_caseload_cases": _mean(caseload["cases"]),
         "p90_caseload_cases": float(np.percentile(caseload["cases"], 90)) if len(caseload) else math.nan,

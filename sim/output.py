@@ -80,6 +80,8 @@ def write_result(result: Result, folder: Path, extra: dict | None = None) -> Non
     (folder / "summary.json").write_text(
         json.dumps({k: _jsonable(float(v)) for k, v in summary.items()}, indent=2) + "\n", encoding="utf-8"
     )
+    if result.districts is not None:
+        result.districts.to_csv(folder / "districts.csv", float_format="%.17g")
     (folder / "scenario.json").write_text(result.scenario.model_dump_json(indent=2) + "\n", encoding="utf-8")
     facts = {"scenario": result.scenario.name, "seed": result.seed, "measured_days": result.measured_days}
     facts.update(extra or {})

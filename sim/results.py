@@ -45,6 +45,7 @@ class Result:
     ladder: pd.DataFrame
     costs: pd.DataFrame
     stats: dict = field(default_factory=dict)
+    districts: pd.DataFrame | None = None  # one row of indicators per district, for a split municipality
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
@@ -52,6 +53,36 @@ class Result:
 
 def build_result(m) -> Result:
     """Turn the model's columnar buffers into tables and compute the summary."""
+    s = m.initial_scenario
+    tables = model_tables(m)
+    summary = summarize(tables, s, m.measured_days, s.municipality.children, s.name)
+    return Result(scenario=s, seed=m.seed, measured_days=m.measured_days, summary=summary, **tables)
+
+
+def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children: int, name: str) -> pd.Series:
+    """The summary indicators of a set of tables (one replication, one or more districts)."""
+    values: dict[str, float] = {}
+    values.update(ind.caseload_indicators(tables["caseload"]))
+    values.update(
+        ind.intake_indicators(
+            tables["notifications"],
+            tables["investigations"],
+            tables["contacts"],
+            end,
+            s.hours.investigation_deadline_days,
+        )
+    )
+    values.update(
+        ind.followup_indicators(tables["followups"], s.followup.on_time_grace_days, s.followup.legal_interval_days)
+    )
+    values.update(ind.placement_indicators(tables["placements"], end, children))
+    values.update(ind.cost_indicators(tables["costs"], end))
+    ordered = list(ind.SUMMARY_NAMES) + sorted(set(values) - set(ind.SUMMARY_NAMES))
+    return pd.Series({key: values[key] for key in ordered}, name=name, dtype=float)
+
+
+def model_tables(m) -> dict[str, pd.DataFrame]:
+    """The tables of one model run, times relative to the start of measurement."""
     s = m.initial_scenario  # prices and indicator definitions: the municipality's, whatever the policy
     rec = m.rec
     w = m.warmup_days
@@ -123,30 +154,15 @@ def build_result(m) -> Result:
     implementation = (imp.cost_dkk, imp.start_years * DAYS_PER_YEAR, imp.spread_years * DAYS_PER_YEAR)
     costs = ind.cost_table(spells, end, step_costs, staff, s.staffing.cost_dkk_per_year, implementation)
 
-    values: dict[str, float] = {}
-    values.update(ind.caseload_indicators(caseload))
-    values.update(
-        ind.intake_indicators(notifications, investigations, contacts, end, s.hours.investigation_deadline_days)
-    )
-    values.update(ind.followup_indicators(followups, s.followup.on_time_grace_days, s.followup.legal_interval_days))
-    values.update(ind.placement_indicators(placements, end, s.municipality.children))
-    values.update(ind.cost_indicators(costs, end))
-    ordered = list(ind.SUMMARY_NAMES) + sorted(set(values) - set(ind.SUMMARY_NAMES))
-    summary = pd.Series({name: values[name] for name in ordered}, name=s.name, dtype=float)
-
-    return Result(
-        scenario=s,
-        seed=m.seed,
-        measured_days=end,
-        summary=summary,
-        events=events,
-        notifications=notifications,
-        spells=spells,
-        placements=placements,
-        followups=followups,
-        investigations=investigations,
-        contacts=contacts,
-        caseload=caseload,
-        ladder=ladder,
-        costs=costs,
-    )
+    return {
+        "events": events,
+        "notifications": notifications,
+        "spells": spells,
+        "placements": placements,
+        "followups": followups,
+        "investigations": investigations,
+        "contacts": contacts,
+        "caseload": caseload,
+        "ladder": ladder,
+        "costs": costs,
+    }

@@ -378,6 +378,25 @@ class Transition(Section):
     target: Scenario | None = Field(None, description="The resolved `to` scenario (set when the file is loaded).")
 
 
+class District(Section):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")] = Field(
+        ..., description="Short name of the district (letters, digits, _ and -)."
+    )
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(..., description="Share of the municipality's children.")
+    scenario: str = Field(
+        ...,
+        description="The scenario whose staffing, organisation and policy the district follows: a file relative to "
+        "this one, or a shipped scenario's name.",
+    )
+    caseworkers: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="The district's caseworkers (count; default: the scenario's, times the share, rounded)."
+    )
+    desk_staff: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="The district's intake desk staff, if its scenario has a desk (default: scaled by share)."
+    )
+    target: Scenario | None = Field(None, description="The district's resolved scenario (set when the file is loaded).")
+
+
 class Scenario(BaseModel):
     """A whole scenario: every parameter of one run of the model."""
 
@@ -402,6 +421,26 @@ class Scenario(BaseModel):
     transition: Transition | None = Field(
         None, description="Switch to another scenario's way of working at a date (optional)."
     )
+    districts: list[District] = Field(
+        default_factory=list,
+        description="Split the municipality into districts, each with its own staffing and policy, sharing nothing "
+        "but the placement market (optional; none = one district).",
+    )
+
+    @model_validator(mode="after")
+    def _districts_add_up(self) -> Scenario:
+        if self.districts:
+            if len(self.districts) < 2:
+                raise ValueError("districts: name at least two districts, or none")
+            total = sum(d.share for d in self.districts)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"districts: the shares must add up to 1, got {total:g}")
+            names = [d.name for d in self.districts]
+            if len(set(names)) < len(names):
+                raise ValueError("districts: two districts have the same name")
+            if self.transition is not None:
+                raise ValueError("districts: a scenario with districts cannot also have a transition")
+        return self
 
     @model_validator(mode="after")
     def _cap_fits_heaviest_case(self) -> Scenario:
@@ -433,6 +472,7 @@ class Scenario(BaseModel):
 
 
 Transition.model_rebuild()
+District.model_rebuild()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -563,19 +603,61 @@ def load_scenario(path: str | Path, _chain: tuple[Path, ...] = ()) -> Scenario:
         raise ScenarioError(_display(where), field, message) from None
     if scenario.transition is not None:
         scenario = _with_transition_target(scenario, file, _error_file("transition.to", origins, file), _chain)
+    if scenario.districts:
+        scenario = _with_district_targets(scenario, file, _error_file("districts", origins, file), _chain)
     return scenario
+
+
+def _referenced(name: str, where: Path, field: str) -> Path:
+    """A scenario named in a file: a path relative to it, or a shipped scenario's name."""
+    candidate = where.parent / name
+    path = candidate if candidate.exists() or candidate.suffix == ".toml" else _resolve_base(name, where)
+    if not path.exists():
+        shipped = shipped_scenarios_dir() / f"{name}.toml"
+        path = shipped if shipped.exists() else path
+    if not path.exists():
+        raise ScenarioError(_display(where), field, f"scenario {name!r} not found")
+    return path
+
+
+def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
+    """Resolve every district's scenario and scale it to the district's share."""
+    districts = []
+    children = scenario.municipality.children
+    for i, district in enumerate(scenario.districts):
+        field = f"districts.{i}.scenario"
+        path = _referenced(district.scenario, where, field)
+        if path.resolve() in (*chain, file.resolve()):
+            raise ScenarioError(_display(where), field, "a district cannot follow the scenario that contains it")
+        target = load_scenario(path, _chain=(*chain, file.resolve()))
+        if target.districts or target.transition is not None:
+            raise ScenarioError(_display(where), field, f"{district.scenario!r} has districts or a transition itself")
+        caseworkers = district.caseworkers or max(1, round(target.staffing.caseworkers * district.share))
+        desk = (
+            district.desk_staff
+            if district.desk_staff is not None
+            else max(1, round(target.intake.desk_staff * district.share))
+        )
+        stock = [round(n * district.share) for n in target.initial_stock.open_cases_on_step]
+        overrides = {
+            "name": f"{scenario.name}.{district.name}",
+            "municipality.children": max(1, round(children * district.share)),
+            "staffing.caseworkers": caseworkers,
+            "intake.desk_staff": desk if target.intake.desk else 0,
+            "initial_stock.open_cases_on_step": stock,
+        }
+        data = target.model_dump()
+        data["run"] = scenario.run.model_dump()  # one clock for the whole municipality
+        data["name"] = overrides.pop("name")
+        local = Scenario.model_validate(data).with_overrides(**overrides)
+        districts.append(district.model_copy(update={"target": local}))
+    return scenario.model_copy(update={"districts": districts})
 
 
 def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
     """Load the scenario a transition switches to, and check it can be switched to."""
     name = scenario.transition.to
-    candidate = where.parent / name
-    target_path = candidate if candidate.exists() or candidate.suffix == ".toml" else _resolve_base(name, where)
-    if not target_path.exists():
-        shipped = shipped_scenarios_dir() / f"{name}.toml"
-        target_path = shipped if shipped.exists() else target_path
-    if not target_path.exists():
-        raise ScenarioError(_display(where), "transition.to", f"scenario {name!r} not found")
+    target_path = _referenced(name, where, "transition.to")
     if target_path.resolve() in (*chain, file.resolve()):
         raise ScenarioError(_display(where), "transition.to", "a scenario cannot switch to itself")
     target = load_scenario(target_path, _chain=(*chain, file.resolve()))

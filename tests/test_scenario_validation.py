@@ -13,7 +13,7 @@ from sim.scenario import Scenario, ScenarioError, Section, load_scenario, shippe
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"
-SHIPPED = ("danish_baseline", "danish_high_load", "swedish_model", "transition_to_swedish")
+SHIPPED = ("danish_baseline", "danish_high_load", "herning_pilot", "swedish_model", "transition_to_swedish")
 NOTE_PREFIXES = ("source:", "assumption:", "calibrated:")
 
 

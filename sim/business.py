@@ -1,0 +1,696 @@
+"""The business case of a change of practice (issue 5): what moving from a BASELINE way of
+working to a NEW one costs and saves, year by year, and when it pays back.
+
+``welfare-sim business-case BASELINE NEW --years 8`` runs both scenarios as one batch with
+common random numbers (replication ``r`` of both uses the seed ``[seed, r]``), so a child
+meets the same events in both until the ways of working part; then, from the ``costs``
+table of every replication, it takes the paired difference NEW - BASELINE of each measured
+year, split into components:
+
+================  ======================================================================
+component         cost categories (``sim.indicators.cost_table``)
+================  ======================================================================
+extra_staff       step 0: caseworkers and intake desk, following the staffing over time
+implementation    step -1: the one-off cost of the ``[implementation]`` section
+interventions     steps 1-2: early support and home support
+placements        steps 3-5: kinship care, foster care, institution
+net               the sum of the four (the difference in total cost)
+cumulative_net    the running sum of ``net`` over the years, replication by replication
+================  ======================================================================
+
+**Sign convention:** every value is NEW minus BASELINE, in DKK. Positive is an extra cost
+of NEW (an investment), negative is a saving. Each value is the mean over replications
+with a 95 % t-interval (:func:`sim.stats.mean_ci`) of the replication-wise differences.
+
+**Payback year** (:func:`payback_year`, applied to one cumulative series): the years at
+the start in which the cumulative net is still zero (within :data:`ZERO_DKK`; before a
+transition both scenarios are the same, and under common random numbers cost the same)
+are skipped. If the first year that differs already has a cumulative net <= 0, NEW never
+cost more: it pays back *from* that year ("from year 1" when it differs from the start).
+Otherwise the payback year is the first year at the end of which the cumulative net, after
+having been > 0, is <= 0 again; if that does not happen within the horizon: "not within N
+years". Later years are not looked at (a series that dips below zero and rises again has
+paid back at the dip).
+
+The business case reports
+  * ``mean``: the payback year of the mean cumulative net;
+  * ``latest``: the payback year of the upper 95 % bound of the cumulative net, i.e. the
+    first year from which the whole interval lies <= 0 (the cautious answer);
+  * ``earliest``: the payback year of the lower 95 % bound, i.e. the first year in which
+    the interval reaches 0 (the optimistic answer);
+  * ``share``: the share of replications whose own cumulative series pays back within the
+    horizon, and each replication's payback year.
+
+``earliest`` and ``latest`` come from pointwise intervals, year by year; they bracket the
+payback year of the mean, but are not a confidence interval for a payback year in the
+strict sense.
+
+Files written into the batch folder, beside the batch's own: ``business_case.csv`` (year,
+component, mean, ci_low, ci_high; DKK), ``business_case.json`` (the payback, the sign
+convention and the parameters of the case) and ``business_case.png`` (the figure).
+:func:`business_case_html` gives the report section of such a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import html
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.stats import CONFIDENCE, mean_ci
+
+DEFAULT_YEARS = 8.0
+DEFAULT_REPLICATIONS = 10
+MILLION = 1e6
+ZERO_DKK = 1.0
+"""A cumulative net within this many DKK of zero counts as zero (no difference yet)."""
+
+CSV_NAME = "business_case.csv"
+JSON_NAME = "business_case.json"
+PNG_NAME = "business_case.png"
+
+COMPONENT_STEPS: dict[str, tuple[int, ...]] = {
+    "extra_staff": (0,),
+    "implementation": (-1,),
+    "interventions": (1, 2),
+    "placements": (3, 4, 5),
+}
+"""The yearly parts of the net, by the cost-table steps they sum."""
+
+PARTS: tuple[str, ...] = tuple(COMPONENT_STEPS)
+COMPONENTS: tuple[str, ...] = (*PARTS, "net", "cumulative_net")
+
+LABELS: dict[str, str] = {
+    "extra_staff": "extra staff cost",
+    "implementation": "implementation cost",
+    "interventions": "change in intervention spending (steps 1-2)",
+    "placements": "change in placement spending (steps 3-5)",
+    "net": "net (sum of the above)",
+    "cumulative_net": "cumulative net",
+}
+SHORT_LABELS: dict[str, str] = {
+    "extra_staff": "extra staff",
+    "implementation": "implementation",
+    "interventions": "interventions 1-2",
+    "placements": "placements 3-5",
+    "net": "net",
+    "cumulative_net": "cumulative net",
+}
+COLORS: dict[str, str] = {
+    "extra_staff": "#9e9e9e",  # grey, as staff in the cost figure
+    "implementation": "#E69F00",  # orange
+    "interventions": "#7fcdbb",  # teal, as home support
+    "placements": "#225ea8",  # blue, as foster care
+}
+CUMULATIVE_COLOR = "#D55E00"
+
+SIGN_CONVENTION = (
+    "NEW - BASELINE in DKK, paired replication by replication: positive = extra cost of NEW, negative = saving"
+)
+PAYBACK_RULE = (
+    "first year at the end of which the cumulative net is <= 0 after having been > 0, or the first year that "
+    "differs if the cumulative net is <= 0 from then on; leading years without difference (|cumulative| <= "
+    f"{ZERO_DKK:g} DKK) are skipped; mean: of the mean cumulative net; latest: of its upper 95 % bound (the "
+    "whole interval <= 0); earliest: of its lower 95 % bound"
+)
+
+
+class BusinessCaseError(ValueError):
+    """The business case cannot be made as asked; ``str()`` is a one-line message."""
+
+
+# ----------------------------------------------------------------------------- payback
+
+
+@dataclass(frozen=True)
+class Payback:
+    """When a cumulative net series pays back: ``year`` (1-based) or ``None`` if not within
+    the ``horizon``; ``immediate`` when it was never > 0 (NEW never cost more)."""
+
+    year: int | None
+    immediate: bool
+    horizon: float
+
+    @property
+    def text(self) -> str:
+        if self.year is None:
+            return f"not within {self.horizon:g} years"
+        return f"from year {self.year}" if self.immediate else f"year {self.year}"
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "immediate": self.immediate, "text": self.text}
+
+
+def payback_year(cumulative, horizon: float | None = None, zero: float = ZERO_DKK) -> Payback:
+    """The payback of one cumulative net series (index 0 = the end of year 1), by the rule
+    of the module's docstring. ``horizon`` (default: the series' length) is only used in
+    the text "not within N years"."""
+    values = np.asarray(cumulative, dtype=float)
+    horizon = float(len(values)) if horizon is None else float(horizon)
+    if np.isnan(values).any():
+        raise ValueError("payback_year: the cumulative series has missing values")
+    differs = np.flatnonzero(np.abs(values) > zero)
+    if differs.size == 0:  # no difference at all: never cost more
+        return Payback(1 if len(values) else None, True, horizon)
+    first = int(differs[0])
+    if values[first] <= 0:  # the first year that differs already saves
+        return Payback(first + 1, True, horizon)
+    back = np.flatnonzero(values[first:] <= zero)
+    if back.size == 0:
+        return Payback(None, False, horizon)
+    return Payback(first + int(back[0]) + 1, False, horizon)
+
+
+# ----------------------------------------------------------------------------- the numbers
+
+
+def yearly_differences(costs: pd.DataFrame, baseline: str, new: str) -> pd.DataFrame:
+    """Per replication and year the paired differences NEW - BASELINE of every component,
+    ``net`` and ``cumulative_net`` (DKK).
+
+    ``costs`` is the ``costs`` table of a batch (``sim.batch.read_table(out, "costs")``):
+    columns scenario, replication, year, step, cost_dkk. A category missing from a
+    scenario's table counts as 0. Only replications present for both scenarios are paired.
+    """
+    step_part = {step: part for part, steps in COMPONENT_STEPS.items() for step in steps}
+    frame = costs[costs["scenario"].isin([baseline, new])].copy()
+    unknown = sorted(set(frame["step"]) - set(step_part))
+    if unknown:
+        raise BusinessCaseError(f"costs: unknown cost step {unknown[0]}")
+    frame["component"] = frame["step"].map(step_part)
+    wide = frame.pivot_table(
+        index=["scenario", "replication", "year"], columns="component", values="cost_dkk", aggfunc="sum", fill_value=0.0
+    ).reindex(columns=list(PARTS), fill_value=0.0)
+    if new not in wide.index.get_level_values(0) or baseline not in wide.index.get_level_values(0):
+        missing = baseline if baseline not in wide.index.get_level_values(0) else new
+        raise BusinessCaseError(f"costs: no cost table for scenario {missing!r}")
+    a, b = wide.loc[new], wide.loc[baseline]
+    index = a.index.intersection(b.index).sort_values()
+    diff = (a.reindex(index) - b.reindex(index)).reset_index()
+    diff["net"] = diff[list(PARTS)].sum(axis=1)
+    diff = diff.sort_values(["replication", "year"], ignore_index=True)
+    diff["cumulative_net"] = diff.groupby("replication")["net"].cumsum()
+    diff.columns.name = None
+    return diff
+
+
+def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
+    """Per year and component: mean and 95 % interval over replications (long format:
+    year, component, mean, ci_low, ci_high)."""
+    rows = []
+    for year, group in per_replication.groupby("year", sort=True):
+        for component in COMPONENTS:
+            mean, low, high, _ = mean_ci(group[component].to_numpy())
+            rows.append({"year": int(year), "component": component, "mean": mean, "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows, columns=["year", "component", "mean", "ci_low", "ci_high"])
+
+
+def payback_summary(per_replication: pd.DataFrame, table: pd.DataFrame, horizon: float) -> dict:
+    """The payback of the mean cumulative net, its earliest and latest year from the 95 %
+    band, and each replication's payback (see the module docstring)."""
+    cumulative = table[table["component"] == "cumulative_net"].sort_values("year")
+    per_rep = {
+        int(r): payback_year(g.sort_values("year")["cumulative_net"], horizon)
+        for r, g in per_replication.groupby("replication")
+    }
+    paying = [p for p in per_rep.values() if p.year is not None]
+    return {
+        "mean": payback_year(cumulative["mean"], horizon).to_dict(),
+        "earliest": payback_year(cumulative["ci_low"], horizon).to_dict(),
+        "latest": payback_year(cumulative["ci_high"], horizon).to_dict(),
+        "replications": len(per_rep),
+        "replications_paying_back": len(paying),
+        "share_paying_back": len(paying) / len(per_rep) if per_rep else math.nan,
+        "per_replication": {str(r): p.year for r, p in sorted(per_rep.items())},
+        "cumulative_net_at_horizon": {
+            "mean": float(cumulative["mean"].iloc[-1]),
+            "ci_low": float(cumulative["ci_low"].iloc[-1]),
+            "ci_high": float(cumulative["ci_high"].iloc[-1]),
+        },
+    }
+
+
+@dataclass
+class BusinessCase:
+    """A business case: the yearly differences of every replication, their summary and
+    the payback; ``out`` is the batch folder it was written to (if any)."""
+
+    baseline: str
+    new: str
+    years: float
+    per_replication: pd.DataFrame  # replication, year, extra_staff, ..., net, cumulative_net (DKK)
+    table: pd.DataFrame  # year, component, mean, ci_low, ci_high (DKK)
+    payback: dict
+    seed: int | None = None
+    out: Path | None = None
+
+    @property
+    def replications(self) -> int:
+        return int(self.per_replication["replication"].nunique())
+
+    def info(self) -> dict:
+        """What ``business_case.json`` holds."""
+        return {
+            "baseline": self.baseline,
+            "new": self.new,
+            "years": self.years,
+            "replications": self.replications,
+            "seed": self.seed,
+            "confidence": CONFIDENCE,
+            "unit": "DKK",
+            "sign_convention": SIGN_CONVENTION,
+            "components": {c: LABELS[c] for c in COMPONENTS},
+            "payback_rule": PAYBACK_RULE,
+            "payback": self.payback,
+        }
+
+    def text(self) -> str:
+        return business_case_text(self.table, self.info())
+
+    def figure(self) -> Figure:
+        return plot_business_case(self.table, self.info())
+
+    def write(self, folder: str | Path) -> None:
+        """Write ``business_case.csv``, ``.json`` and ``.png`` into ``folder`` (each atomically)."""
+        folder = Path(folder)
+        _atomic_write(folder / CSV_NAME, self.table.to_csv(index=False, float_format="%.17g").encode("utf-8"))
+        _atomic_write(folder / JSON_NAME, (json.dumps(_jsonable(self.info()), indent=2) + "\n").encode("utf-8"))
+        _atomic_write(folder / PNG_NAME, _png(self.figure(), dpi=120))
+
+
+def business_case_from_costs(
+    costs: pd.DataFrame, baseline: str, new: str, years: float | None = None, seed: int | None = None
+) -> BusinessCase:
+    """The business case from a batch's ``costs`` table (see :func:`yearly_differences`);
+    ``years`` is the horizon (default: the number of measured years in the table)."""
+    per_replication = yearly_differences(costs, baseline, new)
+    if per_replication.empty:
+        raise BusinessCaseError("costs: no replication has costs for both scenarios")
+    horizon = float(per_replication["year"].max()) if years is None else float(years)
+    table = summarise(per_replication)
+    return BusinessCase(
+        baseline, new, horizon, per_replication, table, payback_summary(per_replication, table, horizon), seed
+    )
+
+
+def run_business_case(
+    baseline_entry,
+    new_entry,
+    years: float = DEFAULT_YEARS,
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int = 1,
+    workers: int | None = None,
+    out: str | Path | None = None,
+    progress: bool = False,
+    command: list[str] | None = None,
+) -> BusinessCase:
+    """Run BASELINE and NEW as one batch (common random numbers, tables written) into
+    ``out`` (default ``outputs/business-case-<timestamp>/``), make the business case from
+    the costs tables, write its files into the same folder and return it.
+
+    The entries are :class:`sim.batch.ScenarioEntry` objects, or scenario files or shipped
+    names. ``years`` is the measured horizon (``BatchSpec.years``); at least two
+    replications are needed for the intervals.
+    """
+    from sim.batch import BatchSpec, ScenarioEntry, read_table, run_batch, scenario_entry
+
+    entries = [e if isinstance(e, ScenarioEntry) else scenario_entry(e) for e in (baseline_entry, new_entry)]
+    if replications < 2:
+        raise BusinessCaseError(f"--replications: must be >= 2 for confidence intervals, got {replications}")
+    spec = BatchSpec(scenarios=entries, replications=replications, seed=seed, years=float(years), crn=True)
+    if workers is not None:
+        spec.workers = workers
+    spec.check()
+    out = Path(out) if out is not None else default_out()
+    run_batch(spec, out, progress=progress, command=command)
+    case = business_case_from_costs(read_table(out, "costs"), entries[0].name, entries[1].name, float(years), seed)
+    case.out = out
+    case.write(out)
+    return case
+
+
+def default_out() -> Path:
+    return Path("outputs") / f"business-case-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _png(fig: Figure, dpi: int = 110) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def load_business_case(folder: str | Path) -> tuple[pd.DataFrame, dict] | None:
+    """``(table, info)`` of the business case in ``folder``, or ``None`` if it has none."""
+    folder = Path(folder)
+    if not ((folder / CSV_NAME).is_file() and (folder / JSON_NAME).is_file()):
+        return None
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    table = pd.read_csv(folder / CSV_NAME, **exact)
+    info = json.loads((folder / JSON_NAME).read_text(encoding="utf-8"))
+    return table, info
+
+
+# ----------------------------------------------------------------------------- presentation
+
+
+def _wide(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    return table.pivot(index="year", columns="component", values=column).reindex(columns=list(COMPONENTS))
+
+
+def _m(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = f"{value / MILLION:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def _cell(mean: float, low: float, high: float) -> str:
+    if isinstance(low, float) and math.isnan(low):
+        return _m(mean)
+    return f"{_m(mean)} [{_m(low)}, {_m(high)}]"
+
+
+def _payback_line(info: dict) -> str:
+    p = info["payback"]
+    share = p.get("share_paying_back")
+    share_text = "" if share is None else f" ({100 * share:.0f} %)"
+    return (
+        f"payback: {p['mean']['text']} (95 % band: earliest {p['earliest']['text']}, latest {p['latest']['text']}); "
+        f"{p['replications_paying_back']} of {p['replications']} replications{share_text} pay back within "
+        f"{info['years']:g} years"
+    )
+
+
+def _year_label(year: int, horizon: float) -> str:
+    return f"{year}*" if horizon < year - 1e-9 else str(year)
+
+
+def business_case_text(table: pd.DataFrame, info: dict) -> str:
+    """The printed business case: one row per year, every component as mean [95 % interval]
+    in million DKK, then the payback line."""
+    mean, low, high = _wide(table, "mean"), _wide(table, "ci_low"), _wide(table, "ci_high")
+    header = ["year", *(SHORT_LABELS[c] for c in COMPONENTS)]
+    rows = [
+        [_year_label(int(y), info["years"])] + [_cell(mean.at[y, c], low.at[y, c], high.at[y, c]) for c in COMPONENTS]
+        for y in mean.index
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    partial = any("*" in r[0] for r in rows)
+    return "\n".join(
+        [
+            f"Business case: {info['new']} against {info['baseline']}, {info['years']:g} measured years, "
+            f"{info['replications']} replications (common random numbers), seed {info['seed']}",
+            "million DKK per year, NEW - BASELINE: positive = extra cost of NEW, negative = saving; "
+            "mean [95 % interval]" + (" (* = part of a year)" if partial else ""),
+            "",
+            *lines,
+            "",
+            _payback_line(info),
+        ]
+    )
+
+
+def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
+    """Yearly stacked bars of the four components (mean; savings below zero), the yearly
+    net as points, and the cumulative net as a line with its 95 % band; million DKK."""
+    from sim.plots import ResultFigure
+
+    mean, low, high = (
+        _wide(table, "mean") / MILLION,
+        _wide(table, "ci_low") / MILLION,
+        _wide(table, "ci_high") / MILLION,
+    )
+    years = mean.index.to_numpy(dtype=float)
+    fig = ResultFigure(figsize=(11.0, 6.0), layout="constrained")
+    ax = fig.subplots()
+    fig.suptitle(f"Business case: {info['new']} against {info['baseline']}")
+    ax.set_title(
+        f"NEW - BASELINE per year, mean over {info['replications']} replications (common random numbers); "
+        "positive = extra cost, negative = saving",
+        fontsize="medium",
+    )
+    up, down = np.zeros(len(years)), np.zeros(len(years))
+    for part in PARTS:  # positive parts stacked up from 0, savings stacked down from 0
+        values = mean[part].fillna(0.0).to_numpy()
+        for part_values, bottom in ((np.clip(values, 0.0, None), up), (np.clip(values, None, 0.0), down)):
+            ax.bar(
+                years,
+                part_values,
+                bottom=bottom,
+                width=0.55,
+                color=COLORS[part],
+                edgecolor="0.25",
+                linewidth=0.5,
+                zorder=2,
+                label=LABELS[part] if bottom is up else None,
+            )
+            bottom += part_values
+    ax.plot(
+        years, mean["net"], linestyle="none", marker="D", markersize=7, color="black", zorder=4, label="net of the year"
+    )
+    cumulative, band_low, band_high = mean["cumulative_net"], low["cumulative_net"], high["cumulative_net"]
+    band = f"cumulative net: {100 * CONFIDENCE:.0f} % interval"
+    ax.fill_between(years, band_low, band_high, color=CUMULATIVE_COLOR, alpha=0.15, linewidth=0, zorder=3, label=band)
+    for edge in (band_low, band_high):
+        ax.plot(years, edge, color=CUMULATIVE_COLOR, linewidth=0.9, linestyle="--", zorder=3)
+    ax.plot(years, cumulative, color=CUMULATIVE_COLOR, marker="o", linewidth=2.2, zorder=5, label="cumulative net")
+    ax.axhline(0.0, color="0.2", linewidth=1.0, zorder=2.5, label="break-even (0)")
+    payback = info["payback"]["mean"]
+    if payback["year"] is not None and not payback["immediate"]:
+        ax.axvline(
+            payback["year"],
+            color=CUMULATIVE_COLOR,
+            linestyle=":",
+            linewidth=1.5,
+            label=f"payback of the mean: {payback['text']}",
+        )
+    extremes = np.concatenate([up, down, band_low.to_numpy(), band_high.to_numpy(), cumulative.to_numpy(), [0.0]])
+    extremes = extremes[np.isfinite(extremes)]
+    top, bottom_ = float(extremes.max()), float(extremes.min())
+    pad = 0.08 * (top - bottom_) if top > bottom_ else 1.0
+    ax.set_ylim(bottom_ - pad, top + pad)
+    ax.set_xticks(years, labels=[_year_label(int(y), info["years"]) for y in years])
+    ax.set_xlabel("measured year" + (" (* = part of a year)" if info["years"] < years.max() - 1e-9 else ""))
+    ax.set_ylabel("million DKK (NEW - BASELINE)")
+    ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] not in LABELS.values())  # the bars first
+    ax.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize="small",
+    )
+    return fig
+
+
+def business_case_html(folder: str | Path) -> str | None:
+    """The report section of the business case in ``folder`` (heading, figure as an
+    embedded PNG, yearly table with 95 % intervals, payback), or ``None`` if the folder
+    holds no business case."""
+    loaded = load_business_case(folder)
+    if loaded is None:
+        return None
+    table, info = loaded
+    fig = plot_business_case(table, info)
+    encoded = base64.b64encode(_png(fig)).decode("ascii")
+    title = f"Business case: {info['new']} against {info['baseline']}"
+    mean, low, high = _wide(table, "mean"), _wide(table, "ci_low"), _wide(table, "ci_high")
+    head = "".join(f"<th>{html.escape(LABELS[c])}</th>" for c in COMPONENTS)
+    rows = "".join(
+        f'<tr><td class="name">{html.escape(_year_label(int(y), info["years"]))}</td>'
+        + "".join(f"<td>{html.escape(_cell(mean.at[y, c], low.at[y, c], high.at[y, c]))}</td>" for c in COMPONENTS)
+        + "</tr>"
+        for y in mean.index
+    )
+    return (
+        '<h2 id="business-case">Business case</h2>\n'
+        f"<p class='meta'>{html.escape(info['new'])} against {html.escape(info['baseline'])} over "
+        f"{info['years']:g} measured years, {info['replications']} replications with common random numbers. "
+        "Million DKK per year, NEW − BASELINE, paired replication by replication: positive is an extra cost "
+        "of NEW, negative a saving; means with 95 % confidence intervals.</p>\n"
+        f'<figure id="fig-business-case"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{html.escape(title)}</figcaption></figure>\n"
+        f'<table><tr><th class="name">year</th>{head}</tr>{rows}</table>\n'
+        f"<p><strong>{html.escape(_payback_line(info).capitalize())}</strong></p>\n"
+        f"<p class='meta'>Payback rule: {html.escape(info.get('payback_rule', PAYBACK_RULE))}.</p>\n"
+    )
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def add_business_command(subparsers):
+    """Add the ``business-case`` subcommand to an ``argparse`` subparsers object; returns its parser."""
+    p = subparsers.add_parser(
+        "business-case",
+        help="the business case of moving from BASELINE to NEW: yearly costs, savings and payback",
+        description="Run BASELINE and NEW with common random numbers and report per measured year the extra "
+        "staff cost, the implementation cost, the change in intervention and placement spending, the net and "
+        "the cumulative net (NEW - BASELINE, million DKK, 95 %% intervals), and the payback year. Writes "
+        "business_case.csv, business_case.json and business_case.png beside the batch's files.",
+    )
+    p.add_argument("baseline", metavar="BASELINE", help="scenario file, or the name of a shipped scenario")
+    p.add_argument("new", metavar="NEW", help="scenario file, or the name of a shipped scenario")
+    p.add_argument(
+        "--years",
+        type=float,
+        default=DEFAULT_YEARS,
+        metavar="Y",
+        help=f"measured years: the horizon of the case (default {DEFAULT_YEARS:g})",
+    )
+    p.add_argument(
+        "--replications",
+        type=int,
+        default=DEFAULT_REPLICATIONS,
+        metavar="N",
+        help=f"replications per scenario (default {DEFAULT_REPLICATIONS}; at least 2)",
+    )
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="worker processes (default: one per core; 1 = in-process)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/business-case-<timestamp>/)")
+    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html into the folder")
+    p.set_defaults(func=cmd_business_case)
+    return p
+
+
+def _check_args(args) -> None:
+    from sim.cli import UsageError
+
+    if not (math.isfinite(args.years) and args.years > 0):
+        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    if args.replications < 2:
+        raise UsageError(f"--replications: must be >= 2 for confidence intervals, got {args.replications}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+
+
+def cmd_business_case(args) -> int:
+    """The ``business-case`` command: check, run the batch, write and print the case."""
+    from sim.batch import scenario_entry
+    from sim.cli import UsageError
+    from sim.output import check_destination
+
+    _check_args(args)
+    baseline, new = scenario_entry(args.baseline), scenario_entry(args.new)
+    if baseline.name == new.name:
+        raise UsageError(f"NEW: both scenarios are named {new.name!r}; compare two different scenarios")
+    out = Path(args.out) if args.out else default_out()
+    check_destination(out)  # before the run, not after it
+    if not args.quiet:
+        print(
+            f"business case {new.name} against {baseline.name}: {args.replications} replications x "
+            f"{args.years:g} years, seed {args.seed}, common random numbers -> {out}",
+            file=sys.stderr,
+        )
+    try:
+        case = run_business_case(
+            baseline,
+            new,
+            years=args.years,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            out=out,
+            progress=sys.stderr.isatty() and not args.quiet,
+            command=sys.argv,
+        )
+    except BusinessCaseError as exc:
+        raise UsageError(str(exc)) from None
+    print(case.text())
+    print()
+    print(f"results written to {out} ({CSV_NAME}, {JSON_NAME}, {PNG_NAME})")
+    if not args.no_report:
+        from sim.report import report_summary, write_report
+
+        print(report_summary(write_report(out)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``welfare-sim business-case ...`` on its own, with the error handling of
+    :func:`sim.cli.main` (for use and tests before the command is wired into ``sim.cli``)."""
+    from sim.batch import BatchError
+    from sim.cli import EXIT_BAD_INPUT, UsageError
+    from sim.output import OutputError
+    from sim.scenario import ScenarioError
+
+    parser = argparse.ArgumentParser(prog="welfare-sim")
+    add_business_command(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ScenarioError, UsageError, OutputError, BatchError) as exc:
+        print(f"welfare-sim: {exc}" if isinstance(exc, UsageError) else str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("welfare-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = [
+    "BusinessCase",
+    "BusinessCaseError",
+    "Payback",
+    "add_business_command",
+    "business_case_from_costs",
+    "business_case_html",
+    "business_case_text",
+    "cmd_business_case",
+    "load_business_case",
+    "payback_year",
+    "plot_business_case",
+    "run_business_case",
+    "yearly_differences",
+]

@@ -1,0 +1,74 @@
+"""Districts (issue 5): a municipality split into districts, each with its own staffing
+and policy, sharing nothing but the placement market, in one run.
+
+The placement market has no capacity limit in the model, so the districts do not
+interact: each runs as its own model on its share of the children, with its own random
+streams (``[*seed, k]`` for the ``k``-th district), and the tables are put together with
+a ``district`` column. The summary is the municipality's, computed from all the tables,
+followed by each district's indicators as ``<district>.<indicator>``. A pilot and its
+control thus sit in one run, and in one batch.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.indicators import SUMMARY_NAMES
+from sim.results import Result, model_tables, summarize
+from sim.scenario import STEP_NAMES, Scenario
+
+ID_OFFSET = 10_000_000  # child and case ids of district k start at k x this
+WORKER_OFFSET = 1_000  # caseworker ids of district k start at k x this; desk ids below -k x this
+
+
+def _offset(tables: dict[str, pd.DataFrame], k: int, name: str) -> dict[str, pd.DataFrame]:
+    out = {}
+    for table_name, frame in tables.items():
+        frame = frame.copy()
+        for column in ("child", "case"):
+            if column in frame:
+                frame[column] += k * ID_OFFSET
+        if "caseworker" in frame:
+            worker = frame["caseworker"]
+            frame["caseworker"] = worker.where(worker == -1, worker + k * WORKER_OFFSET).where(
+                worker >= -1, worker - k * WORKER_OFFSET
+            )
+        frame.insert(0, "district", name)
+        out[table_name] = frame
+    return out
+
+
+def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[Result, dict]:
+    """Run every district and put the results together (see the module docstring)."""
+    from sim.model import Model
+
+    base_seed = list(seed) if isinstance(seed, list | tuple) else [seed]
+    parts, summaries, events = [], {}, 0
+    for k, district in enumerate(scenario.districts):
+        model = Model(district.target, [*base_seed, k], years)
+        model.run()
+        events += next(model.env._eid)
+        tables = model_tables(model)
+        local = district.target
+        summaries[district.name] = summarize(
+            tables, local, model.measured_days, local.municipality.children, district.name
+        )
+        parts.append(_offset(tables, k, district.name))
+        measured = model.measured_days
+    combined = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+    # The ladder of the municipality: children on each step, summed over the districts.
+    ladder = combined["ladder"].groupby(["time_days", "step"], as_index=False)["children"].sum()
+    ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
+    combined["ladder"] = ladder
+    combined["events"] = combined["events"].sort_values(["time_days"], kind="stable", ignore_index=True)
+    first = scenario.districts[0].target  # indicator definitions (grace, deadlines) of the first district
+    summary = summarize(combined, first, measured, scenario.municipality.children, scenario.name)
+    extra = {
+        f"{name}.{indicator}": float(values[indicator])
+        for name, values in summaries.items()
+        for indicator in SUMMARY_NAMES
+    }
+    summary = pd.concat([summary, pd.Series(extra, dtype=float)]).rename(scenario.name)
+    result = Result(scenario=scenario, seed=seed, measured_days=measured, summary=summary, **combined)
+    result.districts = pd.DataFrame(summaries).T.rename_axis("district")
+    return result, {"simpy_events": events}
