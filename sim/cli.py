@@ -8,6 +8,8 @@ Commands:
   warmup SCENARIO    where the indicators settle (Welch's moving average, MSER-5)
   report FOLDER      report.html: comparison, figures, parameters side by side, manifest
   export FOLDER      the event log for process mining (XES or CSV)
+  sweep SCENARIO     a scenario at every value of one parameter (common random numbers), plotted
+  staff SCENARIO     the smallest number of caseworkers meeting every --target
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
 
@@ -28,6 +30,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.export import add_export_command
+from sim.planner import add_planner_commands
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
 from sim.warmup import add_warmup_command
 
@@ -371,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_warmup_command(sub)
     add_export_command(sub)
+    add_planner_commands(sub)
     return parser
 
 

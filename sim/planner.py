@@ -47,11 +47,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.batch import BatchResult, BatchSpec, ScenarioEntry, run_batch, scenario_entry
 from sim.indicators import SUMMARY_NAMES
 from sim.output import check_destination
 from sim.scenario import Scenario, ScenarioError
-from sim.stats import CONFIDENCE, mean_ci
+
+if typing.TYPE_CHECKING:  # sim.batch and sim.stats (scipy) load when a sweep runs: the CLI starts fast
+    from sim.batch import BatchResult, ScenarioEntry
+
+CONFIDENCE = 0.95
 
 DEFAULT_SWEEP_INDICATORS: tuple[str, ...] = (
     "mean_caseload_cases",
@@ -245,6 +248,8 @@ def sweep_entries(entry: ScenarioEntry, param: str, values: Sequence[int | float
 
 
 def _entry(entry: ScenarioEntry | str | Path) -> ScenarioEntry:
+    from sim.batch import ScenarioEntry, scenario_entry
+
     return entry if isinstance(entry, ScenarioEntry) else scenario_entry(entry)
 
 
@@ -262,6 +267,8 @@ def check_indicators(indicators: Sequence[str] | None, default: Sequence[str] = 
 def indicator_stats(replications: pd.DataFrame, scenario: str, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per indicator of one scenario of a batch: n, mean and the confidence interval of the
     mean (t-based, as :func:`sim.stats.mean_ci`); indexed by indicator."""
+    from sim.stats import mean_ci
+
     part = replications[replications["scenario"] == scenario]
     rows = []
     for indicator in [c for c in part.columns if c not in ("scenario", "replication", "seed")]:
@@ -282,6 +289,8 @@ def _run_levels(
     command: list[str] | None,
 ) -> BatchResult:
     """One batch over the entries with common random numbers (the sweep machinery)."""
+    from sim.batch import BatchSpec, run_batch
+
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise PlannerError(f"replications: must be a whole number >= 1, got {replications!r}")
     spec = BatchSpec(
@@ -975,11 +984,14 @@ def cmd_sweep(args) -> int:
         indicators = check_indicators(args.indicators)
     except PlannerError as exc:
         raise UsageError(f"--indicator: {exc}") from None
-    entry = scenario_entry(args.scenario)
+    entry = _entry(args.scenario)
     try:
         entries = sweep_entries(entry, args.param, values)  # every value checked before anything runs
     except PlannerError as exc:
         raise UsageError(f"--param: {exc}") from None
+    except ScenarioError as exc:  # an unknown path, or a value the parameter cannot take
+        option = "--param" if exc.message.startswith("unknown parameter") else "--values"
+        raise UsageError(f"{option}: {exc.field}: {exc.message}") from None
     leaf = args.param.rsplit(".", 1)[-1]
     out = Path(args.out) if args.out else Path("outputs") / f"sweep-{safe_name(entry.name)}-{leaf}-{_timestamp()}"
     check_destination(out)
@@ -1031,7 +1043,7 @@ def cmd_staff(args) -> int:
         raise UsageError(f"--low: must be >= 1, got {args.low}")
     if args.high is not None and args.high < (args.low or STAFF_LOW):
         raise UsageError(f"--high: must be >= --low ({args.low or STAFF_LOW}), got {args.high}")
-    entry = scenario_entry(args.scenario)
+    entry = _entry(args.scenario)
     out = Path(args.out) if args.out else Path("outputs") / f"staff-{safe_name(entry.name)}-{_timestamp()}"
     check_destination(out)
 
