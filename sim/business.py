@@ -25,8 +25,9 @@ with a 95 % t-interval (:func:`sim.stats.mean_ci`) of the replication-wise diffe
 **Payback year** (:func:`payback_year`, applied to one cumulative series): the years at
 the start in which the cumulative net is still zero (within :data:`ZERO_DKK`; before a
 transition both scenarios are the same, and under common random numbers cost the same)
-are skipped. If the first year that differs already has a cumulative net <= 0, NEW never
-cost more: it pays back *from* that year ("from year 1" when it differs from the start).
+are skipped. If the first year that differs already has a cumulative net <= 0, NEW cost
+no more from the start: it pays back *from* that year ("from year 1" when it differs from
+the start; also when it never differs).
 Otherwise the payback year is the first year at the end of which the cumulative net, after
 having been > 0, is <= 0 again; if that does not happen within the horizon: "not within N
 years". Later years are not looked at (a series that dips below zero and rises again has
@@ -35,15 +36,18 @@ paid back at the dip).
 The business case reports
   * ``mean``: the payback year of the mean cumulative net;
   * ``latest``: the payback year of the upper 95 % bound of the cumulative net, i.e. the
-    first year from which the whole interval lies <= 0 (the cautious answer);
+    first year at the end of which the whole interval lies <= 0 (the cautious answer);
   * ``earliest``: the payback year of the lower 95 % bound, i.e. the first year in which
     the interval reaches 0 (the optimistic answer);
   * ``share``: the share of replications whose own cumulative series pays back within the
-    horizon, and each replication's payback year.
+    horizon, and each replication's payback year;
+  * ``ahead``: how many replications still have a cumulative net <= 0 at the end of the
+    horizon (a replication that pays back by the first-crossing rule may cost more again
+    later; this count shows it).
 
 ``earliest`` and ``latest`` come from pointwise intervals, year by year; they bracket the
-payback year of the mean, but are not a confidence interval for a payback year in the
-strict sense.
+payback year of the mean (but for contrived series with exact zeros), but are not a
+confidence interval for the payback year in the strict sense.
 
 Files written into the batch folder, beside the batch's own: ``business_case.csv`` (year,
 component, mean, ci_low, ci_high; DKK), ``business_case.json`` (the payback, the sign
@@ -64,18 +68,22 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim.stats import CONFIDENCE, mean_ci
+if TYPE_CHECKING:  # matplotlib and scipy (sim.stats) load on first use: the command line starts fast
+    from matplotlib.figure import Figure
 
+CONFIDENCE = 0.95
+"""The level of every interval (that of :func:`sim.stats.mean_ci`)."""
 DEFAULT_YEARS = 8.0
 DEFAULT_REPLICATIONS = 10
 MILLION = 1e6
-ZERO_DKK = 1.0
-"""A cumulative net within this many DKK of zero counts as zero (no difference yet)."""
+ZERO_DKK = 0.01
+"""A cumulative net within this many DKK (one øre) of zero counts as zero: before a transition the
+scenarios cost exactly the same under common random numbers."""
 
 CSV_NAME = "business_case.csv"
 JSON_NAME = "business_case.json"
@@ -120,9 +128,10 @@ SIGN_CONVENTION = (
     "NEW - BASELINE in DKK, paired replication by replication: positive = extra cost of NEW, negative = saving"
 )
 PAYBACK_RULE = (
-    "first year at the end of which the cumulative net is <= 0 after having been > 0, or the first year that "
-    "differs if the cumulative net is <= 0 from then on; leading years without difference (|cumulative| <= "
-    f"{ZERO_DKK:g} DKK) are skipped; mean: of the mean cumulative net; latest: of its upper 95 % bound (the "
+    "leading years without difference (|cumulative net| <= "
+    f"{ZERO_DKK:g} DKK) are skipped; if the first year that differs has a cumulative net <= 0, it pays back "
+    "from that year; otherwise in the first year at the end of which the cumulative net is <= 0 after having "
+    "been > 0; mean: of the mean cumulative net; latest: of its upper 95 % bound (the "
     "whole interval <= 0); earliest: of its lower 95 % bound"
 )
 
@@ -137,7 +146,8 @@ class BusinessCaseError(ValueError):
 @dataclass(frozen=True)
 class Payback:
     """When a cumulative net series pays back: ``year`` (1-based) or ``None`` if not within
-    the ``horizon``; ``immediate`` when it was never > 0 (NEW never cost more)."""
+    the ``horizon``; ``immediate`` when the first year that differs already has a cumulative
+    net <= 0 (NEW cost no more from the start: "from year N")."""
 
     year: int | None
     immediate: bool
@@ -182,7 +192,8 @@ def yearly_differences(costs: pd.DataFrame, baseline: str, new: str) -> pd.DataF
 
     ``costs`` is the ``costs`` table of a batch (``sim.batch.read_table(out, "costs")``):
     columns scenario, replication, year, step, cost_dkk. A category missing from a
-    scenario's table counts as 0. Only replications present for both scenarios are paired.
+    scenario's table counts as 0; the rows of a municipality split into districts (a
+    ``district`` column) are summed. Only replications present for both scenarios are paired.
     """
     step_part = {step: part for part, steps in COMPONENT_STEPS.items() for step in steps}
     frame = costs[costs["scenario"].isin([baseline, new])].copy()
@@ -209,10 +220,12 @@ def yearly_differences(costs: pd.DataFrame, baseline: str, new: str) -> pd.DataF
 def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
     """Per year and component: mean and 95 % interval over replications (long format:
     year, component, mean, ci_low, ci_high)."""
+    from sim.stats import mean_ci
+
     rows = []
     for year, group in per_replication.groupby("year", sort=True):
         for component in COMPONENTS:
-            mean, low, high, _ = mean_ci(group[component].to_numpy())
+            mean, low, high, _ = mean_ci(group[component].to_numpy(), CONFIDENCE)
             rows.append({"year": int(year), "component": component, "mean": mean, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=["year", "component", "mean", "ci_low", "ci_high"])
 
@@ -226,6 +239,8 @@ def payback_summary(per_replication: pd.DataFrame, table: pd.DataFrame, horizon:
         for r, g in per_replication.groupby("replication")
     }
     paying = [p for p in per_rep.values() if p.year is not None]
+    at_end = per_replication.sort_values("year").groupby("replication")["cumulative_net"].last()
+    ahead = int((at_end <= ZERO_DKK).sum())
     return {
         "mean": payback_year(cumulative["mean"], horizon).to_dict(),
         "earliest": payback_year(cumulative["ci_low"], horizon).to_dict(),
@@ -234,6 +249,7 @@ def payback_summary(per_replication: pd.DataFrame, table: pd.DataFrame, horizon:
         "replications_paying_back": len(paying),
         "share_paying_back": len(paying) / len(per_rep) if per_rep else math.nan,
         "per_replication": {str(r): p.year for r, p in sorted(per_rep.items())},
+        "replications_ahead_at_horizon": ahead,  # cumulative net <= 0 at the end of the last year
         "cumulative_net_at_horizon": {
             "mean": float(cumulative["mean"].iloc[-1]),
             "ci_low": float(cumulative["ci_low"].iloc[-1]),
@@ -417,6 +433,11 @@ def _payback_line(info: dict) -> str:
         f"payback: {p['mean']['text']} (95 % band: earliest {p['earliest']['text']}, latest {p['latest']['text']}); "
         f"{p['replications_paying_back']} of {p['replications']} replications{share_text} pay back within "
         f"{info['years']:g} years"
+        + (
+            f", {p['replications_ahead_at_horizon']} of {p['replications']} are still paid back at the end"
+            if "replications_ahead_at_horizon" in p
+            else ""
+        )
     )
 
 
@@ -497,7 +518,7 @@ def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
     ax.plot(years, cumulative, color=CUMULATIVE_COLOR, marker="o", linewidth=2.2, zorder=5, label="cumulative net")
     ax.axhline(0.0, color="0.2", linewidth=1.0, zorder=2.5, label="break-even (0)")
     payback = info["payback"]["mean"]
-    if payback["year"] is not None and not payback["immediate"]:
+    if payback["year"] is not None:
         ax.axvline(
             payback["year"],
             color=CUMULATIVE_COLOR,
@@ -515,7 +536,7 @@ def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
     ax.set_ylabel("million DKK (NEW - BASELINE)")
     ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] not in LABELS.values())  # the bars first
+    order = sorted(range(len(labels)), key=lambda i: labels[i] not in [LABELS[p] for p in PARTS])  # the bars first
     ax.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],
@@ -538,23 +559,28 @@ def business_case_html(folder: str | Path) -> str | None:
     encoded = base64.b64encode(_png(fig)).decode("ascii")
     title = f"Business case: {info['new']} against {info['baseline']}"
     mean, low, high = _wide(table, "mean"), _wide(table, "ci_low"), _wide(table, "ci_high")
-    head = "".join(f"<th>{html.escape(LABELS[c])}</th>" for c in COMPONENTS)
+    head = "".join(f'<th title="{html.escape(LABELS[c])}">{html.escape(SHORT_LABELS[c])}</th>' for c in COMPONENTS)
+    nowrap = ' style="white-space: nowrap"'
     rows = "".join(
         f'<tr><td class="name">{html.escape(_year_label(int(y), info["years"]))}</td>'
-        + "".join(f"<td>{html.escape(_cell(mean.at[y, c], low.at[y, c], high.at[y, c]))}</td>" for c in COMPONENTS)
+        + "".join(
+            f"<td{nowrap}>{html.escape(_cell(mean.at[y, c], low.at[y, c], high.at[y, c]))}</td>" for c in COMPONENTS
+        )
         + "</tr>"
         for y in mean.index
     )
+    parts = "; ".join(f"{SHORT_LABELS[c]}: {LABELS[c]}" for c in PARTS)
     return (
         '<h2 id="business-case">Business case</h2>\n'
         f"<p class='meta'>{html.escape(info['new'])} against {html.escape(info['baseline'])} over "
         f"{info['years']:g} measured years, {info['replications']} replications with common random numbers. "
         "Million DKK per year, NEW − BASELINE, paired replication by replication: positive is an extra cost "
-        "of NEW, negative a saving; means with 95 % confidence intervals.</p>\n"
+        "of NEW, negative a saving; means with 95 % confidence intervals. Columns: "
+        f"{html.escape(parts)}; net: their sum; cumulative net: the running sum of the net.</p>\n"
         f'<figure id="fig-business-case"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
         f"<figcaption>{html.escape(title)}</figcaption></figure>\n"
         f'<table><tr><th class="name">year</th>{head}</tr>{rows}</table>\n'
-        f"<p><strong>{html.escape(_payback_line(info).capitalize())}</strong></p>\n"
+        f"<p><strong>{html.escape(_payback_line(info)[:1].upper() + _payback_line(info)[1:])}</strong></p>\n"
         f"<p class='meta'>Payback rule: {html.escape(info.get('payback_rule', PAYBACK_RULE))}.</p>\n"
     )
 

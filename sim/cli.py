@@ -10,6 +10,7 @@ Commands:
   export FOLDER      the event log for process mining (XES or CSV)
   sweep SCENARIO     a scenario at every value of one parameter (common random numbers), plotted
   staff SCENARIO     the smallest number of caseworkers meeting every --target
+  business-case A B  the business case of moving from A to B: yearly costs and savings, payback year
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.business import add_business_command
 from sim.export import add_export_command
 from sim.planner import add_planner_commands
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
@@ -375,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_warmup_command(sub)
     add_export_command(sub)
     add_planner_commands(sub)
+    add_business_command(sub)
     return parser
 
 

@@ -128,7 +128,11 @@ def parameters_html(data: RunData) -> str:
 
 def build_report(data: RunData) -> str:
     """The report page as one HTML string."""
+    from sim.business import business_case_html
     from sim.plots import ALL_FIGURES
+
+    business = business_case_html(data.folder) or ""
+    business_link = '<a href="#business-case">Business case</a>' if business else ""
 
     figures = []
     for name, function in ALL_FIGURES.items():
@@ -159,10 +163,11 @@ def build_report(data: RunData) -> str:
 <body>
 <h1>welfare-sim report</h1>
 <p class="meta">Scenarios: {scenarios}. Folder: {html.escape(str(data.folder))}. Made {made}.</p>
-<nav><a href="#comparison">Comparison</a><a href="#figures">Figures</a><a href="#parameters">Parameters</a>
-<a href="#manifest">Manifest</a></nav>
+<nav><a href="#comparison">Comparison</a>{business_link}<a href="#figures">Figures</a>
+<a href="#parameters">Parameters</a><a href="#manifest">Manifest</a></nav>
 <h2 id="comparison">Comparison</h2>
 {comparison_html(data)}
+{business}
 <h2 id="figures">Figures</h2>
 {"".join(figures)}
 <h2 id="parameters">Parameters</h2>
