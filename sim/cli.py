@@ -122,6 +122,7 @@ def _check_run_args(args) -> None:
 
 def cmd_run(args) -> int:
     from sim import simulate
+    from sim.batch import _git_commit
     from sim.output import atomic_folder, check_destination, write_result
 
     _check_run_args(args)
@@ -136,6 +137,7 @@ def cmd_run(args) -> int:
             tmp,
             {
                 "package_version": __version__,
+                "git_commit": _git_commit(),
                 "scenario_file": str(args.scenario),
                 "years": args.years if args.years is not None else scenario.run.years,
                 "warmup_years": scenario.run.warmup_years,

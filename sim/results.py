@@ -77,6 +77,14 @@ def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children
     )
     values.update(ind.placement_indicators(tables["placements"], end, children))
     values.update(ind.cost_indicators(tables["costs"], end))
+    served = (
+        tables["events"]["child"].nunique()
+        if "district" not in tables["events"]
+        else len(tables["events"][["district", "child"]].drop_duplicates())
+    )
+    years = end / DAYS_PER_YEAR
+    values["children_served"] = float(served)
+    values["cost_per_child_served"] = values["cost_total_per_year"] * years / served if served else float("nan")
     ordered = list(ind.SUMMARY_NAMES) + sorted(set(values) - set(ind.SUMMARY_NAMES))
     return pd.Series({key: values[key] for key in ordered}, name=name, dtype=float)
 

@@ -223,3 +223,11 @@ def test_systematic_network_search_raises_the_kinship_share(baseline):
     rare = np.mean([simulate(baseline, seed=s, years=3).summary["placement_share_kinship"] for s in seeds])
     often = np.mean([simulate(systematic, seed=s, years=3).summary["placement_share_kinship"] for s in seeds])
     assert often > rare + 0.1
+
+
+def test_cost_per_child_served_is_the_total_cost_over_the_children_with_a_case(baseline_run):
+    s = baseline_run.summary
+    children = baseline_run.events["child"].nunique()
+    assert s["children_served"] == children
+    total = baseline_run.costs["cost_dkk"].sum()
+    assert s["cost_per_child_served"] == pytest.approx(total / children)
