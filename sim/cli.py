@@ -11,6 +11,7 @@ Commands:
   sweep SCENARIO     a scenario at every value of one parameter (common random numbers), plotted
   staff SCENARIO     the smallest number of caseworkers meeting every --target
   business-case A B  the business case of moving from A to B: yearly costs and savings, payback year
+  validation         docs/VALIDATION.md: observed figures against simulated, mechanism checks
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
 
@@ -34,6 +35,7 @@ from sim.business import add_business_command
 from sim.export import add_export_command
 from sim.planner import add_planner_commands
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
+from sim.validation import add_validation_command
 from sim.warmup import add_warmup_command
 
 DEFAULT_COMPARISON = ("danish_baseline", "swedish_model")
@@ -380,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(sub)
     add_planner_commands(sub)
     add_business_command(sub)
+    add_validation_command(sub)
     return parser
 
 

@@ -139,7 +139,7 @@ def test_extra_staff_cost_is_zero_before_the_switch_and_positive_after(case, sce
     assert (before["extra_staff"] == 0.0).all()
     assert (after["extra_staff"] > 0).all()
     # before the switch both scenarios are the same: with common random numbers nothing differs
-    assert (before[list(COMPONENTS)] == 0.0).all().all()
+    assert np.allclose(before[list(COMPONENTS)], 0.0, atol=1e-3)  # sums of the same spells, up to rounding
     # once everyone is hired: the headcount difference times the cost of a caseworker
     base = load_scenario(scenarios["baseline"])
     target = load_scenario(scenarios["swedish"])

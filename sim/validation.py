@@ -1,0 +1,319 @@
+"""Validation (issue 6): the observed figures of MODEL.md section 5 beside the simulated
+ones, and how much of the Swedish effect each mechanism carries.
+
+``welfare-sim validation`` runs the shipped Danish baseline and Swedish model (and one
+variant of the Swedish model per mechanism, switched back to the baseline's setting) with
+common random numbers, and writes ``docs/VALIDATION.md``. The document is generated,
+never edited by hand: it names the replications, seed and commit it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.batch import BatchSpec, ScenarioEntry, _git_commit, run_batch, scenario_entry
+
+BASELINE, SWEDISH = "danish_baseline", "swedish_model"
+
+
+@dataclass(frozen=True)
+class Check:
+    """An observed figure, the indicator that measures it, and the tolerance it is held to."""
+
+    what: str
+    scenario: str
+    indicator: str  # a summary indicator, or "time_in_care_years" (derived below)
+    low: float
+    high: float
+    observed: str
+    source: str
+
+    def passes(self, mean: float) -> bool:
+        return not math.isnan(mean) and self.low <= mean <= self.high
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "notifications per 1,000 children a year",
+        BASELINE,
+        "notifications_per_1000",
+        120,
+        140,
+        "about 130",
+        "Danmarks Statistik",
+    ),
+    Check("cases per caseworker", BASELINE, "mean_caseload_cases", 30, 60, "30 on average, up to 60", "003"),
+    Check(
+        "cases per caseworker", SWEDISH, "mean_caseload_cases", 15, 25, "15-20 (Borås), about 24 (Herning)", "003, 002"
+    ),
+    Check("placed children per 1,000", BASELINE, "children_in_care_per_1000", 8, 12, "about 10", "Danmarks Statistik"),
+    Check(
+        "time in care (stock / inflow), years", BASELINE, "time_in_care_years", 3, 5, "about 4", "Danmarks Statistik"
+    ),
+    Check(
+        "share of placed children in foster care",
+        BASELINE,
+        "care_days_share_foster",
+        0.53,
+        0.73,
+        "63 %",
+        "Danmarks Statistik",
+    ),
+    Check(
+        "share of placed children in institutions",
+        BASELINE,
+        "care_days_share_institution",
+        0.21,
+        0.41,
+        "17 % + 14 % care homes",
+        "Danmarks Statistik",
+    ),
+    Check(
+        "follow-up interval, days",
+        BASELINE,
+        "mean_followup_interval_days",
+        120,
+        190,
+        "legal minimum every 6 months",
+        "002",
+    ),
+    Check(
+        "follow-up interval, days",
+        SWEDISH,
+        "mean_followup_interval_days",
+        30,
+        100,
+        "6 weeks (placements) to 3 months (preventive)",
+        "002, 003",
+    ),
+    Check(
+        "median institution stay, days",
+        SWEDISH,
+        "median_placement_days_institution",
+        0,
+        183,
+        "mostly under 6 months",
+        "002, 003",
+    ),
+    Check("kinship share of placements", BASELINE, "placement_share_kinship", 0, 0.05, "under 1 in 20", "002"),
+    Check("kinship share of placements", SWEDISH, "placement_share_kinship", 0.10, 1, "over 1 in 10", "002"),
+    Check(
+        "re-placements among placement spells", BASELINE, "replacement_share", 0.08, 0.14, "just over 1 in 10", "002"
+    ),
+    Check("re-placements among placement spells", SWEDISH, "replacement_share", 0.17, 0.25, "just over 1 in 5", "002"),
+    Check("spending on steps 1+2", SWEDISH, "cost_share_steps_1_2", 0.39, 0.49, "44 % (Borås)", "002"),
+    Check("spending on step 5", SWEDISH, "cost_share_step_5", 0.24, 0.34, "29 % (Borås)", "002"),
+)
+
+
+def _derived(replications: pd.DataFrame, children: dict[str, int]) -> pd.DataFrame:
+    out = replications.copy()
+    out["notifications_per_1000"] = out["notifications_per_year"] / out["scenario"].map(children) * 1000
+    out["time_in_care_years"] = out["children_in_care_mean"] / out["placements_per_year"]
+    return out
+
+
+MECHANISMS: dict[str, tuple[str, list[str]]] = {
+    # name: (what switches back, the sections or dotted fields taken from the baseline)
+    "follow-up schedule": ("follow-up every 24 weeks on every step", ["followup"]),
+    "staffing": ("20 caseworkers and no point cap", ["staffing.caseworkers", "assignment.point_cap"]),
+    "start step": ("a conservative start in 15 % of cases", ["policy.start_step_extra_probability"]),
+    "step down": ("moving down only half the time", ["policy.step_down_probability"]),
+    "institution time limit": ("no time limit", ["policy.institution_time_limit_days"]),
+    "network search": ("network search in 15 % of cases", ["policy.network_search_probability"]),
+    "intake desk": ("an intake desk of 3", ["intake"]),
+}
+
+
+def mechanism_entries(swedish: ScenarioEntry, baseline: ScenarioEntry) -> list[ScenarioEntry]:
+    """The Swedish model with one mechanism at a time switched back to the baseline's."""
+    base = baseline.scenario.model_dump()
+    entries = []
+    for name, (_, fields) in MECHANISMS.items():
+        data = swedish.scenario.model_dump()
+        for field in fields:
+            *parents, leaf = field.split(".")
+            src, dst = base, data
+            for key in parents:
+                src, dst = src[key], dst[key]
+            dst[leaf] = src[leaf]
+        slug = "without " + name
+        data["name"] = "swedish_" + name.replace(" ", "_").replace("-", "_")
+        data["title"] = f"Swedish model {slug}"
+        scenario = type(swedish.scenario).model_validate(data)
+        entries.append(dataclasses.replace(swedish, name=scenario.name, scenario=scenario))
+    return entries
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else (f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}")
+
+
+def validation_markdown(result, spec: BatchSpec, command: str, seconds: float) -> str:
+    children = {e.name: e.scenario.municipality.children for e in spec.scenarios}
+    reps = _derived(result.replications, children)
+    from sim.stats import mean_ci
+
+    lines = [
+        "# Validation",
+        "",
+        "Generated by `" + command + "`: **do not edit by hand**; run the command again.",
+        "",
+        f"- Replications: {result.replications_used} per scenario, seed {spec.seed}, common random numbers; "
+        f"{spec.years if spec.years is not None else 'the scenarios’ own'} measured years "
+        "after each scenario's warm-up.",
+        f"- Commit: `{_git_commit() or 'unknown'}`; generated {dt.datetime.now().isoformat(timespec='seconds')} "
+        f"in {seconds:.0f} s.",
+        "- Observed figures: `../shared/MODEL.md` section 5 (sources: the seed documents 001-004 and public "
+        "statistics). A check passes when the simulated mean lies within the stated range; the interval is the "
+        "95 % confidence interval over replications.",
+        "",
+        "## Observed against simulated",
+        "",
+        "| figure | scenario | observed | accepted range | simulated mean [95 % CI] | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    passed = 0
+    for check in CHECKS:
+        values = reps.loc[reps["scenario"] == check.scenario, check.indicator]
+        mean, low, high, _ = mean_ci(values)
+        ok = check.passes(mean)
+        passed += ok
+        lines.append(
+            f"| {check.what} | {check.scenario} | {check.observed} ({check.source}) | "
+            f"{_fmt(check.low)} to {_fmt(check.high)} | {_fmt(mean)} [{_fmt(low)}, {_fmt(high)}] | "
+            f"{'pass' if ok else '**fail**'} |"
+        )
+    lines += ["", f"{passed} of {len(CHECKS)} checks pass.", ""]
+
+    lines += [
+        "## Which mechanism carries the effect",
+        "",
+        "Starting from the Swedish model, one mechanism at a time is switched back to the Danish baseline's "
+        "setting. The share is the part of the baseline−Swedish difference that the switch gives back "
+        "(paired differences, common random numbers; shares of the mechanisms need not add up to 100 %, "
+        "since mechanisms interact).",
+        "",
+        "| switched back | to | total cost, M DKK/yr [95 % CI] | share of the cost difference | "
+        "children in care [95 % CI] | median institution stay, days |",
+        "|---|---|---|---|---|---|",
+    ]
+    wide = reps.set_index(["scenario", "replication"])
+
+    def paired(name, indicator):
+        d = wide.loc[name, indicator] - wide.loc[SWEDISH, indicator]
+        return mean_ci(d)
+
+    gap_cost = paired(BASELINE, "cost_total_per_year")[0]
+    for (mech, (to, _)), entry in zip(MECHANISMS.items(), spec.scenarios[2:]):
+        c_mean, c_low, c_high, _ = paired(entry.name, "cost_total_per_year")
+        k_mean, k_low, k_high, _ = paired(entry.name, "children_in_care_mean")
+        inst = wide.loc[entry.name, "median_placement_days_institution"].mean()
+        share = c_mean / gap_cost if gap_cost else math.nan
+        lines.append(
+            f"| {mech} | {to} | {c_mean / 1e6:+.1f} [{c_low / 1e6:+.1f}, {c_high / 1e6:+.1f}] | "
+            f"{100 * share:.0f} % | {k_mean:+.0f} [{k_low:+.0f}, {k_high:+.0f}] | {_fmt(inst)} |"
+        )
+    swedish_inst = wide.loc[SWEDISH, "median_placement_days_institution"].mean()
+    base_inst = wide.loc[BASELINE, "median_placement_days_institution"].mean()
+    lines += [
+        f"| (Danish baseline) | everything | {gap_cost / 1e6:+.1f} | 100 % | "
+        f"{paired(BASELINE, 'children_in_care_mean')[0]:+.0f} | {_fmt(base_inst)} |",
+        "",
+        f"Differences are to the Swedish model (median institution stay {_fmt(swedish_inst)} days).",
+        "",
+        "Not yet here (issue 6): calibration of the mechanism parameters against the failing checks, and a global "
+        "sensitivity analysis.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_validation(
+    replications: int,
+    years: float | None,
+    seed: int,
+    workers: int | None,
+    out: Path,
+    batch_out: Path,
+    command: str,
+    progress: bool = False,
+) -> tuple[Path, int, int]:
+    """Run the validation batch and write the document; returns (path, checks passed, checks)."""
+    import time
+
+    started = time.perf_counter()
+    baseline, swedish = scenario_entry(BASELINE), scenario_entry(SWEDISH)
+    spec = BatchSpec(
+        scenarios=[baseline, swedish, *mechanism_entries(swedish, baseline)],
+        replications=replications,
+        years=years,
+        seed=seed,
+        write_tables=False,
+    )
+    if workers is not None:
+        spec.workers = workers
+    result = run_batch(spec, batch_out, progress=progress, command=[command])
+    text = validation_markdown(result, spec, command, time.perf_counter() - started)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+    passed = text.count("| pass |")
+    return out, passed, len(CHECKS)
+
+
+def add_validation_command(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validation",
+        help="write docs/VALIDATION.md: observed figures against simulated ones, and mechanism checks",
+    )
+    p.add_argument("--replications", type=int, default=10, help="replications per scenario (default 10)")
+    p.add_argument("--years", type=float, default=None, help="measured years (default: the scenarios')")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--out", default="docs/VALIDATION.md", help="the document to write (default docs/VALIDATION.md)")
+    p.add_argument("--batch-out", default=None, help="folder for the batch (default outputs/validation-<timestamp>)")
+    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    p.set_defaults(func=cmd_validation)
+
+
+def cmd_validation(args) -> int:
+    import sys
+
+    from sim.cli import UsageError, _timestamp
+
+    if args.replications < 2:
+        raise UsageError(f"--replications: must be >= 2, got {args.replications}")
+    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
+        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    batch_out = Path(args.batch_out) if args.batch_out else Path("outputs") / f"validation-{_timestamp()}"
+    command = "welfare-sim validation " + " ".join(
+        f"--{k.replace('_', '-')} {v}"
+        for k, v in (("replications", args.replications), ("years", args.years), ("seed", args.seed))
+        if v is not None
+    )
+    path, passed, total = run_validation(
+        args.replications,
+        args.years,
+        args.seed,
+        args.workers,
+        Path(args.out),
+        batch_out,
+        command,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    print(f"{passed} of {total} checks pass; written to {path} (batch in {batch_out})")
+    return 0
