@@ -687,22 +687,11 @@ def cmd_business_case(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``welfare-sim business-case ...`` on its own, with the error handling of
     :func:`sim.cli.main` (for use and tests before the command is wired into ``sim.cli``)."""
-    from sim.batch import BatchError
-    from sim.cli import EXIT_BAD_INPUT, UsageError
-    from sim.output import OutputError
-    from sim.scenario import ScenarioError
+    from sim.cli import dispatch
 
     parser = argparse.ArgumentParser(prog="welfare-sim")
     add_business_command(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ScenarioError, UsageError, OutputError, BatchError) as exc:
-        print(f"welfare-sim: {exc}" if isinstance(exc, UsageError) else str(exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("welfare-sim: interrupted", file=sys.stderr)
-        return 130
+    return dispatch(parser.parse_args(argv))
 
 
 __all__ = [

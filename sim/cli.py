@@ -387,11 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return dispatch(build_parser().parse_args(argv))
+
+
+def dispatch(args) -> int:
+    """Run a parsed command: bad input becomes one line on standard error and exit 2."""
     from sim.batch import BatchError
     from sim.output import OutputError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except (ScenarioError, UsageError, OutputError, BatchError) as exc:

@@ -28,7 +28,7 @@ from sim.entities import (
 from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, followup_interval_days
 from sim.need import schedule_need_change
 from sim.recorder import Recorder
-from sim.rng import Streams
+from sim.rng import Streams, index_for
 from sim.scenario import DAYS_PER_YEAR, Scenario
 
 ADULT_DAYS = 18 * DAYS_PER_YEAR
@@ -227,7 +227,7 @@ class Model:
         c = self.scenario.children
         draws = self.rng.children
         age_u, need_u, key_u = draws.uniform(), draws.uniform(), draws.uniform()
-        need = _index_of(need_u, c.initial_need_probabilities)
+        need = index_for(need_u, c.initial_need_probabilities)
         now = self.env.now
         pool = self.closed_children
         if pool and u_known < self.scenario.arrivals.known_child_share:
@@ -464,12 +464,3 @@ class Model:
             for c in self.open_cases
             if c.notification is not None
         ]
-
-
-def _index_of(u: float, probabilities: list[float]) -> int:
-    acc = 0.0
-    for i, p in enumerate(probabilities):
-        acc += p
-        if u < acc:
-            return i
-    return len(probabilities) - 1

@@ -57,13 +57,17 @@ class Stream:
 
     def choice(self, probabilities: list[float] | tuple[float, ...]) -> int:
         """An index drawn with the given probabilities (which sum to 1)."""
-        u = self.uniform()
-        acc = 0.0
-        for i, p in enumerate(probabilities):
-            acc += p
-            if u < acc:
-                return i
-        return len(probabilities) - 1
+        return index_for(self.uniform(), probabilities)
+
+
+def index_for(u: float, probabilities: list[float] | tuple[float, ...]) -> int:
+    """The index whose cumulative probability first exceeds ``u`` (inverse-CDF sampling)."""
+    acc = 0.0
+    for i, p in enumerate(probabilities):
+        acc += p
+        if u < acc:
+            return i
+    return len(probabilities) - 1
 
 
 class Streams:
