@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import NORMAL
 
 if TYPE_CHECKING:
     from sim.entities import Case
@@ -79,7 +80,7 @@ class Worker:
         self.escalations: list = []
         self._seq = 0
         self.busy = False
-        self._current: tuple[simpy.Event, float] | None = None
+        self._current: float | None = None  # hours of the task under way
         self.hours_worked = 0.0
         self.hours_requested = 0.0
         self.queued_hours = 0.0
@@ -126,10 +127,18 @@ class Worker:
         if backlog_weeks > self.backlog_tolerance_weeks:
             fraction = 1.0 / (1.0 + self.corner_cutting * (backlog_weeks - self.backlog_tolerance_weeks))
             hours *= max(fraction, self.min_hours_fraction)
-        self._current = (done, hours)
-        timeout = self.env.timeout(hours / rate_per_day)
-        timeout.callbacks.append(self._next)
-        return timeout
+        self._current = hours
+        if done is None:
+            done = self.env.timeout(hours / rate_per_day)
+        else:
+            # The event its caller already waits on fires when the task is done: scheduled
+            # with the task's duration as its delay, as a Timeout would be (one event per
+            # task instead of a Timeout and a completion event).
+            done._ok = True
+            done._value = None
+            self.env.schedule(done, NORMAL, hours / rate_per_day)
+        done.callbacks.append(self._next)
+        return done
 
     def _escalate(self) -> None:
         now = self.env.now
@@ -142,14 +151,11 @@ class Worker:
 
     def _next(self, _timeout: simpy.Event | None = None) -> None:
         """Finish the current task, if any, and start the next one (driven by callbacks,
-        not a process: a task costs one timeout and one completion event)."""
+        not a process: a task costs one event)."""
         env = self.env
         if self._current is not None:
-            done, hours = self._current
+            self.hours_worked += self._current
             self._current = None
-            self.hours_worked += hours
-            if done is not None:
-                done.succeed(env.now)
         escalations = self.escalations
         if escalations and escalations[0][0] <= env.now:
             self._escalate()

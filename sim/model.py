@@ -192,10 +192,10 @@ class Model:
             while adults and adults[0][0] <= env.now:
                 self._age_out(heapq.heappop(adults)[2])
             day += 1
-            if day % 30 == 0:
-                # Children known from a closed case leave the pool of those who may be
-                # notified again when they turn 18 (else the share of notifications on
-                # known children would drift down over the years).
+            if day % 91 == 0:
+                # Every quarter, children known from a closed case who have turned 18
+                # leave the pool of those who may be notified again (else the share of
+                # notifications on known children would drift down over the years).
                 now = env.now
                 self.closed_children = [c for c in self.closed_children if now - c.birth_day < ADULT_DAYS]
             yield env.timeout(1.0)
