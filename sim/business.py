@@ -630,10 +630,9 @@ def add_business_command(subparsers):
 
 
 def _check_args(args) -> None:
-    from sim.cli import UsageError
+    from sim.cli import UsageError, check_years
 
-    if not (math.isfinite(args.years) and args.years > 0):
-        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    check_years(args.years)
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2 for confidence intervals, got {args.replications}")
     if args.seed < 0:

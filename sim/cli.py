@@ -115,11 +115,16 @@ def _timestamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def check_years(years: float | None) -> None:
+    """``--years`` of any command: none (the scenario's), or a finite number > 0."""
+    if years is not None and not (math.isfinite(years) and years > 0):
+        raise UsageError(f"--years: must be a finite number > 0, got {years:g}")
+
+
 def _check_run_args(args) -> None:
     if args.seed < 0:
         raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
-        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    check_years(args.years)
 
 
 def cmd_run(args) -> int:

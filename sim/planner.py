@@ -959,14 +959,13 @@ def _common_options(p) -> None:
 
 
 def _check_common(args, least_replications: int) -> None:
-    from sim.cli import UsageError
+    from sim.cli import UsageError, check_years
 
     if args.replications < least_replications:
         raise UsageError(f"--replications: must be >= {least_replications}, got {args.replications}")
     if args.seed < 0:
         raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
-        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    check_years(args.years)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: must be >= 1, got {args.workers}")
 

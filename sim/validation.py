@@ -293,12 +293,11 @@ def add_validation_command(subparsers) -> None:
 def cmd_validation(args) -> int:
     import sys
 
-    from sim.cli import UsageError, _timestamp
+    from sim.cli import UsageError, _timestamp, check_years
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
-    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
-        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    check_years(args.years)
     batch_out = Path(args.batch_out) if args.batch_out else Path("outputs") / f"validation-{_timestamp()}"
     command = "welfare-sim validation " + " ".join(
         f"--{k.replace('_', '-')} {v}"

@@ -443,12 +443,11 @@ def add_warmup_command(subparsers):
 
 def _check_warmup_args(args) -> list[str]:
     """Raise ``sim.cli.UsageError`` for a bad value; return the indicators to analyse."""
-    from sim.cli import UsageError
+    from sim.cli import UsageError, check_years
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
-    if not (math.isfinite(args.years) and args.years > 0):
-        raise UsageError(f"--years: must be a finite number > 0, got {args.years:g}")
+    check_years(args.years)
     if args.seed < 0:
         raise UsageError(f"--seed: must be >= 0, got {args.seed}")
     if args.window < 1:
