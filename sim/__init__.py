@@ -32,23 +32,27 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
     """
     import time
 
-    from sim.model import Model
+    from sim.model import Model, collector_paused
     from sim.results import build_result
 
     started = time.perf_counter()
-    if scenario.districts:
-        from sim.districts import simulate_districts
+    with collector_paused():  # the model is disposed of before the collector runs again
+        if scenario.districts:
+            from sim.districts import simulate_districts
 
-        result, stats = simulate_districts(scenario, seed, years)
-        result.stats = {"seconds_simulation": None, "seconds_total": time.perf_counter() - started, **stats}
-        return result
-    model = Model(scenario, seed, years)
-    model.run()
-    simulated = time.perf_counter() - started
-    result = build_result(model)
+            result, stats = simulate_districts(scenario, seed, years)
+            result.stats = {"seconds_simulation": None, "seconds_total": time.perf_counter() - started, **stats}
+            return result
+        model = Model(scenario, seed, years)
+        model.run()
+        simulated = time.perf_counter() - started
+        result = build_result(model)
+        events = next(model.env._eid)  # events scheduled so far
+        model.dispose()
+        del model
     result.stats = {
         "seconds_simulation": simulated,
         "seconds_total": time.perf_counter() - started,
-        "simpy_events": next(model.env._eid),  # events scheduled so far
+        "simpy_events": events,
     }
     return result

@@ -55,6 +55,7 @@ def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[R
         )
         parts.append(_offset(tables, k, district.name))
         measured = model.measured_days
+        model.dispose()
     combined = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
     # The ladder of the municipality: children on each step, summed over the districts.
     ladder = combined["ladder"].groupby(["time_days", "step"], as_index=False)["children"].sum()

@@ -177,12 +177,15 @@ def cost_table(
     ``staff`` is a constant headcount or a timeline of (day, headcount)."""
     rows = []
     n_years = max(1, math.ceil(measured_days / DAYS_PER_YEAR - 1e-9))
+    starts = spells["start_day"].to_numpy(dtype=float)
+    ends = spells["end_day"].to_numpy(dtype=float)
+    on_step = [spells["step"].to_numpy() == step for step in range(1, len(STEP_NAMES) + 1)]
     for k in range(n_years):
         y0 = k * DAYS_PER_YEAR
         y1 = min((k + 1) * DAYS_PER_YEAR, measured_days)
-        days = _overlap_days(spells, y0, y1)
+        days = np.maximum(np.minimum(np.where(np.isnan(ends), y1, ends), y1) - np.maximum(starts, y0), 0.0)
         for step, name in enumerate(STEP_NAMES, start=1):
-            cost = float(days[spells["step"] == step].sum()) / DAYS_PER_YEAR * cost_dkk_per_year_by_step[step - 1]
+            cost = float(days[on_step[step - 1]].sum()) / DAYS_PER_YEAR * cost_dkk_per_year_by_step[step - 1]
             rows.append((k + 1, step, name, cost))
         rows.append((k + 1, 0, "staff", _staff_days(staff, y0, y1) * staff_cost_dkk_per_year / DAYS_PER_YEAR))
         if implementation is not None:

@@ -40,27 +40,32 @@ def schedule_need_change(m: Model, child: Child) -> None:
     total = rise + fall
     if total <= 0.0:
         return
-    now = m.env.now
-    delay = child.need_draws.exponential(365.25 / total)
-    version = child.need_version
+    env = m.env
+    now = env.now
+    draws = child.need_draws
+    delay = draws.exponential(365.25 / total)
     if now < child.relapse_until_day < now + delay:
         # The relapse rate ends before the drawn change: draw again from then on.
-        event = m.env.timeout(child.relapse_until_day - now)
-        event.callbacks.append(lambda _e: _redraw(m, child, version))
-        return
-    u = child.need_draws.uniform()
-    event = m.env.timeout(delay)
-    event.callbacks.append(lambda _e: _change(m, child, version, 1 if u * total < rise else -1))
+        event = env.timeout(child.relapse_until_day - now, (m, child, child.need_version, 0))
+    else:
+        direction = 1 if draws.uniform() * total < rise else -1
+        event = env.timeout(delay, (m, child, child.need_version, direction))
+    # The callback reads what it needs from the event's value: no closure per change
+    # (a closure's cells would be garbage for the cyclic collector to find).
+    event.callbacks.append(_on_timeout)
 
 
-def _redraw(m: Model, child: Child, version: int) -> None:
-    if version == child.need_version and child.case is not None:
-        schedule_need_change(m, child)
-
-
-def _change(m: Model, child: Child, version: int, direction: int) -> None:
+def _on_timeout(event) -> None:
+    m, child, version, direction = event._value
     if version != child.need_version or child.case is None:
-        return
+        return  # the step changed, or the case closed, since this change was drawn
+    if direction == 0:
+        schedule_need_change(m, child)
+    else:
+        _change(m, child, direction)
+
+
+def _change(m: Model, child: Child, direction: int) -> None:
     child.need += direction
     case = child.case
     m.log(case, "need_up" if direction > 0 else "need_down")
