@@ -11,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import heapq
+from array import array
 
+import numpy as np
 import simpy
+from simpy.core import BoundClass
+from simpy.events import URGENT
 
 from sim.arrivals import applications, notifications
 from sim.cases import case_flow, stock_case_flow
@@ -72,13 +76,48 @@ def collector_paused():
             gc.enable()
 
 
+class Environment(simpy.Environment):
+    """SimPy's environment, with :meth:`run_until` as a leaner event loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for names in
+        # the class's own namespace, which a subclass's is not: bind them here.
+        for name, value in vars(simpy.Environment).items():
+            if isinstance(value, BoundClass):
+                setattr(self, name, getattr(self, name))
+
+    def run_until(self, at: float) -> None:
+        """Process events until time ``at``: what ``run(until=at)`` does, with
+        :meth:`simpy.Environment.step` inlined into the loop (a call less per event, about
+        a twentieth of the run time). The same events fire in the same order."""
+        until = simpy.Event(self)
+        until._ok = True
+        until._value = None
+        self.schedule(until, URGENT, at - self._now)  # before any other event at ``at``
+        queue = self._queue
+        pop = heapq.heappop
+        while True:
+            self._now, _, _, event = pop(queue)
+            if event is until:
+                return
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                # A failed event nobody handled: crash as SimPy does.
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+
+
 class Model:
     """The shared state of one replication."""
 
     def __init__(self, scenario: Scenario, seed: int, years: float | None = None):
         s = self.scenario = self.initial_scenario = scenario
         self.seed = seed
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.rng = Streams(seed)
         self.rec = Recorder()
         self._log_columns = self.rec.events.appenders()
@@ -113,6 +152,7 @@ class Model:
         self.open_cases: list[Case] = []
         self._adults: list[tuple[float, int, Case]] = []  # (18th birthday, case id, case)
         self.closed_children: list[Child] = []
+        self._closed_birth_days = array("d")  # the pooled children's birth days, in step with the pool
         self.on_step = [0] * 6
         self._next_child = 0
         self._next_case = 0
@@ -130,7 +170,7 @@ class Model:
         if self.scenario.transition is not None:
             env.process(self._transition())
         with collector_paused():
-            env.run(until=self.end_day)
+            env.run_until(self.end_day)
 
     def dispose(self) -> None:
         """Break the model's reference cycles once its tables are built, so that reference
@@ -148,6 +188,7 @@ class Model:
         self.caseworkers.waiting.clear()
         self.open_cases.clear()
         self.closed_children.clear()
+        del self._closed_birth_days[:]
         self._adults.clear()
 
     def _snapshots(self):
@@ -222,9 +263,20 @@ class Model:
                 # Every quarter, children known from a closed case who have turned 18
                 # leave the pool of those who may be notified again (else the share of
                 # notifications on known children would drift down over the years).
-                now = env.now
-                self.closed_children = [c for c in self.closed_children if now - c.birth_day < ADULT_DAYS]
+                self._purge_adults(env.now)
             yield env.timeout(1.0)
+
+    def _purge_adults(self, now: float) -> None:
+        """Drop the children who have turned 18 from the pool of closed cases, keeping the
+        order of the others (a vectorised filter: the pool holds thousands of children)."""
+        if not self.closed_children:
+            return
+        births = np.frombuffer(self._closed_birth_days, dtype=np.float64)
+        keep = np.flatnonzero(now - births < ADULT_DAYS)
+        if len(keep) < len(births):
+            pool = self.closed_children
+            self.closed_children = [pool[i] for i in keep.tolist()]
+            self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
         s = self.scenario
@@ -261,6 +313,9 @@ class Model:
             child = pool[i]
             pool[i] = pool[-1]
             pool.pop()
+            births = self._closed_birth_days
+            births[i] = births[-1]
+            births.pop()
             if now - child.birth_day < ADULT_DAYS - 1.0:
                 child.need = need
                 return child
@@ -333,6 +388,7 @@ class Model:
         self.log(case, "case_closed")
         if reason != "aged_out":
             self.closed_children.append(child)
+            self._closed_birth_days.append(child.birth_day)
 
     def raise_acute(self, case: Case) -> None:
         """An acute event or a worrying notification forces an immediate review."""

@@ -49,6 +49,8 @@ def schedule_need_change(m: Model, child: Child) -> None:
         event = env.timeout(child.relapse_until_day - now, (m, child, child.need_version, 0))
     else:
         direction = 1 if draws.uniform() * total < rise else -1
+        if now + delay >= m.end_day:
+            return  # after the end of the run: it would never fire, only weigh on the event queue
         event = env.timeout(delay, (m, child, child.need_version, direction))
     # The callback reads what it needs from the event's value: no closure per change
     # (a closure's cells would be garbage for the cyclic collector to find).
