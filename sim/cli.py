@@ -11,6 +11,7 @@ Commands:
   sweep SCENARIO     a scenario at every value of one parameter (common random numbers), plotted
   staff SCENARIO     the smallest number of caseworkers meeting every --target
   business-case A B  the business case of moving from A to B: yearly costs and savings, payback year
+  sensitivity        Morris global sensitivity of the main indicators to the uncertain parameters
   validation         docs/VALIDATION.md: observed figures against simulated, mechanism checks
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
@@ -35,6 +36,7 @@ from sim.business import add_business_command
 from sim.export import add_export_command
 from sim.planner import add_planner_commands
 from sim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
+from sim.sensitivity import add_sensitivity_command
 from sim.validation import add_validation_command
 from sim.warmup import add_warmup_command
 
@@ -387,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(sub)
     add_planner_commands(sub)
     add_business_command(sub)
+    add_sensitivity_command(sub)
     add_validation_command(sub)
     return parser
 

@@ -3,7 +3,9 @@ ones, and how much of the Swedish effect each mechanism carries.
 
 ``welfare-sim validation`` runs the shipped Danish baseline and Swedish model (and one
 variant of the Swedish model per mechanism, switched back to the baseline's setting) with
-common random numbers, and writes ``docs/VALIDATION.md``. The document is generated,
+common random numbers, screens the uncertain parameters with the method of Morris
+(:mod:`sim.sensitivity`), and writes ``docs/VALIDATION.md`` with its figure
+``docs/validation-sensitivity.png``. The document is generated,
 never edited by hand: it names the replications, seed and commit it came from.
 """
 
@@ -22,6 +24,9 @@ import pandas as pd
 from sim.batch import BatchSpec, ScenarioEntry, _git_commit, run_batch, scenario_entry
 
 BASELINE, SWEDISH = "danish_baseline", "swedish_model"
+DEFAULT_SENSITIVITY_TRAJECTORIES = 6
+"""Morris trajectories of the validation's global sensitivity section (``welfare-sim
+sensitivity`` defaults to 10)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else (f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}")
 
 
-def validation_markdown(result, spec: BatchSpec, command: str, seconds: float) -> str:
+def validation_markdown(
+    result, spec: BatchSpec, command: str, seconds: float, sensitivity=None, figure: str | None = None
+) -> str:
     children = {e.name: e.scenario.municipality.children for e in spec.scenarios}
     reps = _derived(result.replications, children)
     from sim.stats import mean_ci
@@ -232,11 +239,90 @@ def validation_markdown(result, spec: BatchSpec, command: str, seconds: float) -
         "",
         f"Differences are to the Swedish model (median institution stay {_fmt(swedish_inst)} days).",
         "",
-        "Not yet here (issue 6): calibration of the mechanism parameters against the failing checks, and a global "
-        "sensitivity analysis.",
+        "Not yet here (issue 6): calibration of the mechanism parameters against the failing checks.",
         "",
     ]
+    lines += sensitivity_section(sensitivity, figure)
     return "\n".join(lines)
+
+
+def _effect(value: float, scale: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    value *= scale
+    return f"{value:,.0f}" if abs(value) >= 100 else (f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}")
+
+
+def sensitivity_section(sensitivity, figure: str | None, top: int | None = None) -> list[str]:
+    """The section "Global sensitivity (Morris)": method, parameters and ranges, the top
+    parameters per indicator and the ranking figure; or a sentence saying it was skipped."""
+    from sim import sensitivity as morris
+
+    lines = ["## Global sensitivity (Morris)", ""]
+    if sensitivity is None:
+        return lines + [
+            "Skipped in this run (`--sensitivity-trajectories 0`); `welfare-sim sensitivity` runs it on its own.",
+            "",
+        ]
+    top = top or morris.TOP
+    k = len(sensitivity.parameters)
+    years = f"{sensitivity.years:g}" if sensitivity.years is not None else "the scenarios’ own"
+    lines += [
+        f"Morris elementary effects (SALib) of the main indicators to {k} uncertain parameters: those the scenario "
+        "files mark `assumption:` or `calibrated:` that plausibly matter. "
+        f"{sensitivity.trajectories} trajectories of {k + 1} points on a {sensitivity.levels}-level grid "
+        f"({len(sensitivity.points)} points), each point run for the Danish baseline and the Swedish model "
+        f"({sensitivity.runs} runs, {years} measured years after each scenario's warm-up, "
+        f"{sensitivity.seconds:.0f} s on {sensitivity.workers} worker(s)). "
+        f"Every point of trajectory *t* uses the seed [{sensitivity.seed}, *t*] in both scenarios (common random "
+        "numbers): an elementary effect compares runs that meet the same children with the same draws, and the "
+        "Swedish saving is a paired difference.",
+        "",
+        "A parameter is a factor on the scenario's own value, drawn from the range below (probabilities clipped to "
+        "1); it applies in every scenario whose note marks the field uncertain, so the Danish policy "
+        "probabilities vary the baseline only (the Swedish model's come from a source). "
+        "μ* is the mean absolute elementary effect, in the indicator's units over the parameter's whole range "
+        "(the change divided by the grid step on the unit scale); ± is the half-width of its 95 % bootstrap "
+        f"interval ({morris.RESAMPLES:,} resamples); μ is the signed mean (its sign: the direction of the effect); "
+        "σ, the spread of the effects, shows non-linearity or interaction. "
+        "With few trajectories the ranking is a screening, not a precise measure: read the top, not the decimals.",
+        "",
+        "| parameter | value in the baseline | factor range | varied in | why this range |",
+        "|---|---|---|---|---|",
+    ]
+    for p in sensitivity.parameters:
+        values = sensitivity.baseline_values[p.name]
+        shown = ", ".join(_fmt(v) for v in values)
+        if len(values) == 1:
+            low, high = values[0] * p.low, values[0] * p.high
+            upper = morris._upper_bound(morris._split(p.fields[0])[0])
+            high = min(high, upper) if upper is not None else high
+            shown += f" ({_fmt(low)} to {_fmt(high)})"
+        varied = ", ".join(sensitivity.varied[p.name]) or "none"
+        lines.append(f"| `{p.name}` | {shown} | ×{p.low:g} to ×{p.high:g} | {varied} | {p.why} |")
+    lines += [
+        "",
+        f"The {top} most influential parameters per indicator:",
+        "",
+        "| indicator | unit | rank | parameter | μ* ± 95 % | μ | σ |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for output in sensitivity.outputs:
+        unit, scale = morris.unit_and_scale(output)
+        for _, row in sensitivity.top(output.name, top).iterrows():
+            lines.append(
+                f"| {output.label} | {unit} | {int(row['rank'])} | `{row['parameter']}` | "
+                f"{_effect(row['mu_star'], scale)} ± {_effect(row['mu_star_conf'], scale)} | "
+                f"{_effect(row['mu'], scale)} | {_effect(row['sigma'], scale)} |"
+            )
+    lines.append("")
+    if figure:
+        lines += [
+            f"![Morris ranking: μ* of every uncertain parameter with its 95 % bootstrap interval, one panel per "
+            f"indicator]({figure})",
+            "",
+        ]
+    return lines
 
 
 def run_validation(
@@ -248,12 +334,20 @@ def run_validation(
     batch_out: Path,
     command: str,
     progress: bool = False,
+    sensitivity_trajectories: int = 0,
 ) -> tuple[Path, int, int]:
-    """Run the validation batch and write the document; returns (path, checks passed, checks)."""
+    """Run the validation batch (and, with ``sensitivity_trajectories`` > 0, the Morris
+    screening of :mod:`sim.sensitivity`) and write the document; returns (path, checks
+    passed, checks). The sensitivity's files go to ``batch_out/sensitivity/``, its figure
+    beside the document as ``<document stem, lower case>-sensitivity.png``."""
     import time
 
     started = time.perf_counter()
     baseline, swedish = scenario_entry(BASELINE), scenario_entry(SWEDISH)
+    if sensitivity_trajectories:  # a parameter no longer marked uncertain stops us before the batch, not after
+        from sim import sensitivity as morris
+
+        morris.check_parameters(morris.PARAMETERS, baseline.scenario)
     spec = BatchSpec(
         scenarios=[baseline, swedish, *mechanism_entries(swedish, baseline)],
         replications=replications,
@@ -264,7 +358,21 @@ def run_validation(
     if workers is not None:
         spec.workers = workers
     result = run_batch(spec, batch_out, progress=progress, command=[command])
-    text = validation_markdown(result, spec, command, time.perf_counter() - started)
+    sensitivity, figure = None, None
+    if sensitivity_trajectories:
+        from sim.output import atomic_folder
+        from sim.sensitivity import plot_ranking, run_morris, save_figure_atomically, write_sensitivity
+
+        sensitivity = run_morris(
+            trajectories=sensitivity_trajectories, years=years, seed=seed, workers=workers, progress=progress
+        )
+        with atomic_folder(batch_out / "sensitivity") as tmp:
+            write_sensitivity(sensitivity, tmp, command=[command])
+        figure = f"{out.stem.lower()}-sensitivity.png"
+        save_figure_atomically(plot_ranking(sensitivity), out.parent / figure)
+    text = validation_markdown(
+        result, spec, command, time.perf_counter() - started, sensitivity=sensitivity, figure=figure
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -286,6 +394,14 @@ def add_validation_command(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--out", default="docs/VALIDATION.md", help="the document to write (default docs/VALIDATION.md)")
     p.add_argument("--batch-out", default=None, help="folder for the batch (default outputs/validation-<timestamp>)")
+    p.add_argument(
+        "--sensitivity-trajectories",
+        type=int,
+        default=DEFAULT_SENSITIVITY_TRAJECTORIES,
+        metavar="R",
+        help="Morris trajectories of the global sensitivity section (default "
+        f"{DEFAULT_SENSITIVITY_TRAJECTORIES}; 0 skips the section)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
     p.set_defaults(func=cmd_validation)
 
@@ -298,21 +414,38 @@ def cmd_validation(args) -> int:
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
     check_years(args.years)
+    if args.sensitivity_trajectories < 0 or args.sensitivity_trajectories == 1:
+        raise UsageError(f"--sensitivity-trajectories: must be 0 (skip) or >= 2, got {args.sensitivity_trajectories}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
     batch_out = Path(args.batch_out) if args.batch_out else Path("outputs") / f"validation-{_timestamp()}"
     command = "welfare-sim validation " + " ".join(
         f"--{k.replace('_', '-')} {v}"
-        for k, v in (("replications", args.replications), ("years", args.years), ("seed", args.seed))
+        for k, v in (
+            ("replications", args.replications),
+            ("years", args.years),
+            ("seed", args.seed),
+            ("sensitivity_trajectories", args.sensitivity_trajectories),
+        )
         if v is not None
     )
-    path, passed, total = run_validation(
-        args.replications,
-        args.years,
-        args.seed,
-        args.workers,
-        Path(args.out),
-        batch_out,
-        command,
-        progress=sys.stderr.isatty() and not args.quiet,
-    )
+    from sim.sensitivity import SensitivityError
+
+    try:
+        path, passed, total = run_validation(
+            args.replications,
+            args.years,
+            args.seed,
+            args.workers,
+            Path(args.out),
+            batch_out,
+            command,
+            progress=sys.stderr.isatty() and not args.quiet,
+            sensitivity_trajectories=args.sensitivity_trajectories,
+        )
+    except SensitivityError as exc:
+        raise UsageError(f"sensitivity: {exc}") from None
     print(f"{passed} of {total} checks pass; written to {path} (batch in {batch_out})")
     return 0

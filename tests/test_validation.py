@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sim import sensitivity as morris
 from sim.cli import main
-from sim.validation import CHECKS, MECHANISMS
+from sim.validation import CHECKS, MECHANISMS, sensitivity_section
+
+# The sensitivity section is exercised with two parameters, to keep the test short.
+SMALL = ("staffing.cost_dkk_per_year", "need.worsen_rate_per_year_unmet")
 
 
-def test_the_validation_command_writes_every_row(tmp_path, capsys):
+def test_the_validation_command_writes_every_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(morris, "PARAMETERS", tuple(p for p in morris.PARAMETERS if p.name in SMALL))
     out = tmp_path / "VALIDATION.md"
     code = main(
         [
@@ -22,6 +29,8 @@ def test_the_validation_command_writes_every_row(tmp_path, capsys):
             str(out),
             "--batch-out",
             str(tmp_path / "batch"),
+            "--sensitivity-trajectories",
+            "2",
         ]
     )
     assert code == 0
@@ -37,9 +46,31 @@ def test_the_validation_command_writes_every_row(tmp_path, capsys):
     assert f"{passed} of {len(CHECKS)} checks pass" in text
     assert f"{passed} of {len(CHECKS)} checks pass" in capsys.readouterr().out
 
+    # the global sensitivity: method, parameters, the ranked table and the figure beside the document
+    assert "## Global sensitivity (Morris)" in text and "2 trajectories of 3 points" in text
+    assert "a global sensitivity analysis" not in text  # no longer "not yet here"
+    section = text.split("## Global sensitivity (Morris)", 1)[1]
+    for name in SMALL:
+        assert f"| `{name}` |" in section
+    ranked = [line for line in section.splitlines() if line.startswith("| ") and "| `" in line and " ± " in line]
+    assert len(ranked) == len(morris.OUTPUTS) * len(SMALL)
+    assert "![" in section and "](validation-sensitivity.png)" in section
+    assert (tmp_path / "validation-sensitivity.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "batch" / "sensitivity" / "sensitivity.csv").exists()
 
-def test_bad_arguments_are_one_line(tmp_path, capsys):
-    assert main(["validation", "--replications", "1", "--out", str(tmp_path / "v.md")]) == 2
+
+def test_the_sensitivity_section_says_when_it_was_skipped():
+    text = "\n".join(sensitivity_section(None, None))
+    assert text.startswith("## Global sensitivity (Morris)")
+    assert "Skipped" in text and "--sensitivity-trajectories 0" in text
+
+
+@pytest.mark.parametrize(
+    "extra, option",
+    [(["--replications", "1"], "--replications"), (["--sensitivity-trajectories", "1"], "--sensitivity-trajectories")],
+)
+def test_bad_arguments_are_one_line(tmp_path, capsys, extra, option):
+    assert main(["validation", *extra, "--out", str(tmp_path / "v.md")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--replications" in err[0]
+    assert len(err) == 1 and option in err[0]
     assert not (tmp_path / "v.md").exists()

@@ -1,0 +1,744 @@
+"""Global sensitivity (issue 6): Morris elementary effects of the main indicators to the
+uncertain parameters, ranked.
+
+``welfare-sim sensitivity`` (and the section "Global sensitivity (Morris)" of
+``docs/VALIDATION.md``) screens the parameters whose value the scenario files mark as our
+own (``assumption: ...``) or tuned (``calibrated: ...``) with the method of Morris (SALib).
+
+**Parameters.** :data:`PARAMETERS` is a curated list of twelve such parameters, the ones
+that plausibly matter: need dynamics, relapse, the Danish policy probabilities, the
+availability of kinship care, task hours and the unit costs that are assumptions. Each is
+a *factor* on the scenario's own value, drawn from a stated range (``0.7`` to ``1.3``:
+±30 %); a probability is clipped to 1 and, more generally, a value to the field's upper
+bound. A parameter may name several fields (every step's follow-up hours, the improvement
+rates of steps 1-4: a list field is perturbed element by element): one factor multiplies
+them all. A factor applies to every scenario whose note for the field starts with
+``assumption:`` or ``calibrated:``; a scenario that takes the field from a source keeps its
+value (the Swedish model's policy probabilities are its definition, so the policy
+parameters vary the Danish baseline only). :func:`check_parameters` refuses a parameter
+that the baseline does not mark as uncertain.
+
+**Design.** ``r`` Morris trajectories (SALib ``morris.sample``, 4 levels, seeded) of
+``k + 1`` points each: ``r (k + 1)`` points, each run for the Danish baseline and for the
+Swedish model. Every point of trajectory ``t``, in both scenarios, uses the random streams
+of ``SeedSequence([seed, t])`` (the seeds of replication ``t`` of a batch): an elementary
+effect compares two runs that meet the same children with the same draws (common random
+numbers), so a parameter that cannot move an indicator has an effect of exactly 0, and the
+Swedish saving (baseline minus Swedish total cost) is a paired difference. The trajectories
+differ in their seeds, so the screening averages over random streams as well as over the
+parameter space.
+
+**Statistics.** SALib ``morris.analyze`` per indicator: ``mu_star`` (the mean absolute
+elementary effect), ``mu`` (the mean, signed), ``sigma`` (their standard deviation:
+non-linearity and interactions) and ``mu_star_conf`` (the half-width of the 95 % bootstrap
+interval of ``mu_star``, 1,000 resamples, seeded). An elementary effect is the change of
+the indicator divided by the step on the unit scale (2/3 of the range with 4 levels), so
+``mu_star`` is in the indicator's own units *per whole range of the parameter*: the
+parameters' effects are comparable within an indicator.
+
+The results depend only on the seed, the trajectories, the years and the parameters, never
+on the number of workers. A results folder holds ``sensitivity.csv`` (the ranked table),
+``points.csv`` (every point's factors and indicators), ``sensitivity.png`` (the ranking)
+and ``sensitivity.json`` (the design).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+BASELINE, SWEDISH = "danish_baseline", "swedish_model"
+UNCERTAIN_NOTES = ("assumption:", "calibrated:")
+LEVELS = 4
+CONFIDENCE = 0.95
+RESAMPLES = 1000
+DEFAULT_TRAJECTORIES = 10
+TOP = 5
+"""Parameters per indicator in the text output and the validation document."""
+
+
+class SensitivityError(ValueError):
+    """The analysis cannot run as asked; ``str()`` is a one-line message."""
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """An uncertain parameter: a factor between ``low`` and ``high`` on the value of every
+    field in ``fields`` (dotted paths; ``path[i]`` is element ``i`` of a list field)."""
+
+    name: str
+    fields: tuple[str, ...]
+    low: float
+    high: float
+    why: str
+
+
+def _steps(template: str, steps: Sequence[str] = ("early_support", "home_support", "kinship", "foster", "institution")):
+    return tuple(template.format(step) for step in steps)
+
+
+PARAMETERS: tuple[Uncertain, ...] = (
+    Uncertain(
+        "need.worsen_rate_per_year_unmet",
+        ("need.worsen_rate_per_year_unmet",),
+        0.7,
+        1.3,
+        "±30 %: how fast an unmet need rises is a guess",
+    ),
+    Uncertain(
+        "need.improve_rate_per_year_when_met[1-4]",
+        tuple(f"need.improve_rate_per_year_when_met[{i}]" for i in range(4)),
+        0.7,
+        1.3,
+        "±30 % on steps 1-4 together (calibrated against about 4 years in care); step 5 has a source",
+    ),
+    Uncertain(
+        "need.relapse_rate_per_year_after_step_down",
+        ("need.relapse_rate_per_year_after_step_down",),
+        0.5,
+        1.5,
+        "±50 %: the risk after a step down is the least known of the dynamics",
+    ),
+    Uncertain(
+        "need.acute_probability_when_unmet",
+        ("need.acute_probability_when_unmet",),
+        0.5,
+        1.5,
+        "±50 %: how often school, police or the placement report a rise at once",
+    ),
+    Uncertain(
+        "policy.step_down_probability",
+        ("policy.step_down_probability",),
+        0.6,
+        1.4,
+        "±40 %: the Danish inertia (the Swedish model steps down always, from a source)",
+    ),
+    Uncertain(
+        "policy.network_search_probability",
+        ("policy.network_search_probability",),
+        0.5,
+        1.5,
+        "±50 %: calibrated loosely to under 1 in 20 kinship placements (Swedish: always, from a source)",
+    ),
+    Uncertain(
+        "children.kinship_available_probability",
+        ("children.kinship_available_probability",),
+        0.6,
+        1.4,
+        "±40 %: how often a network search finds a placement",
+    ),
+    Uncertain(
+        "hours.investigation_hours",
+        ("hours.investigation_hours",),
+        0.7,
+        1.3,
+        "±30 %: hours of a child-welfare investigation",
+    ),
+    Uncertain(
+        "ladder.*.followup_hours",
+        _steps("ladder.{}.followup_hours"),
+        0.7,
+        1.3,
+        "±30 % on every step together: hours of a follow-up visit",
+    ),
+    Uncertain(
+        "ladder.kinship.cost_dkk_per_year",
+        ("ladder.kinship.cost_dkk_per_year",),
+        0.7,
+        1.3,
+        "±30 %: no public unit cost of kinship care",
+    ),
+    Uncertain(
+        "ladder.steps_1_2.cost_dkk_per_year",
+        _steps("ladder.{}.cost_dkk_per_year", ("early_support", "home_support")),
+        0.7,
+        1.3,
+        "±30 % on steps 1 and 2 together: no public unit cost found",
+    ),
+    Uncertain(
+        "staffing.cost_dkk_per_year",
+        ("staffing.cost_dkk_per_year",),
+        0.85,
+        1.15,
+        "±15 %: salary, pension and overhead of a social worker",
+    ),
+)
+"""The uncertain parameters screened by default."""
+
+
+def _split(path: str) -> tuple[str, int | None]:
+    """``"a.b[2]"`` -> ``("a.b", 2)``; ``"a.b"`` -> ``("a.b", None)``."""
+    if path.endswith("]") and "[" in path:
+        head, _, index = path[:-1].rpartition("[")
+        return head, int(index)
+    return path, None
+
+
+def _field_info(path: str):
+    """The pydantic field of a dotted path, or ``None``."""
+    from sim.planner import _base_types
+    from sim.scenario import Scenario
+
+    model, info = Scenario, None
+    for part in path.split("."):
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields or part == "source":
+            return None
+        info = fields[part]
+        sections = [t for t in _base_types(info.annotation) if isinstance(t, type) and hasattr(t, "model_fields")]
+        model = sections[0] if sections else None
+    return info
+
+
+def _upper_bound(path: str) -> float | None:
+    info = _field_info(path)
+    bounds = [m.le for m in getattr(info, "metadata", ()) if hasattr(m, "le")]
+    return min(bounds) if bounds else None
+
+
+def note(scenario, path: str) -> str:
+    """The ``source`` note of the field at ``path`` in ``scenario`` (``""`` if none)."""
+    path, _ = _split(path)
+    *sections, leaf = path.split(".")
+    node = scenario
+    for key in sections:
+        node = getattr(node, key, None)
+        if node is None:
+            return ""
+    return (getattr(node, "source", None) or {}).get(leaf, "")
+
+
+def is_uncertain(scenario, path: str) -> bool:
+    """Whether ``scenario`` marks the field as ``assumption:`` or ``calibrated:``."""
+    return note(scenario, path).lstrip().lower().startswith(UNCERTAIN_NOTES)
+
+
+def value_at(scenario, path: str):
+    path, index = _split(path)
+    node = scenario
+    for key in path.split("."):
+        node = getattr(node, key)
+    return node if index is None else node[index]
+
+
+def check_parameters(parameters: Sequence[Uncertain], baseline) -> None:
+    """Raise :class:`SensitivityError` unless every parameter names numeric fields that the
+    baseline marks as uncertain, with a range ``0 < low < high``, and no two share a name."""
+    names = [p.name for p in parameters]
+    if len(parameters) < 2:
+        raise SensitivityError("parameters: at least two are needed")
+    if len(set(names)) < len(names):
+        raise SensitivityError("parameters: two parameters have the same name")
+    for p in parameters:
+        if not (0 < p.low < p.high and math.isfinite(p.high)):
+            raise SensitivityError(f"{p.name}: the range must be 0 < low < high, got {p.low:g} to {p.high:g}")
+        if not p.fields:
+            raise SensitivityError(f"{p.name}: names no field")
+        for path in p.fields:
+            head, index = _split(path)
+            if _field_info(head) is None:
+                raise SensitivityError(f"{p.name}: {head}: not a scenario parameter")
+            try:
+                value = value_at(baseline, path)
+            except (AttributeError, IndexError, TypeError):
+                raise SensitivityError(f"{p.name}: {path}: not in the baseline") from None
+            if isinstance(value, bool) or not isinstance(value, float):
+                raise SensitivityError(f"{p.name}: {path}: not a decimal number (got {value!r})")
+            if not is_uncertain(baseline, path):
+                raise SensitivityError(
+                    f"{p.name}: {path}: the baseline does not mark it as an assumption or calibrated "
+                    f"(note: {note(baseline, path)!r})"
+                )
+
+
+def varied_in(parameter: Uncertain, scenario) -> bool:
+    """Whether the parameter's factor applies to ``scenario`` (some field marked uncertain)."""
+    return any(is_uncertain(scenario, path) for path in parameter.fields)
+
+
+def apply_factors(scenario, parameters: Sequence[Uncertain], factors: Sequence[float]):
+    """``scenario`` with each parameter's fields multiplied by its factor, where the scenario
+    marks the field as uncertain, clipped to the field's upper bound; validated."""
+    overrides: dict[str, object] = {}
+    for parameter, factor in zip(parameters, factors, strict=True):
+        for path in parameter.fields:
+            if not is_uncertain(scenario, path):
+                continue
+            head, index = _split(path)
+            value = value_at(scenario, path) * float(factor)
+            bound = _upper_bound(head)
+            if bound is not None:
+                value = min(value, bound)
+            if index is None:
+                overrides[head] = value
+            else:
+                current = list(overrides.get(head, value_at(scenario, head)))
+                current[index] = value
+                overrides[head] = current
+    return scenario.with_overrides(**overrides) if overrides else scenario
+
+
+# ----------------------------------------------------------------------------- indicators
+
+
+@dataclass(frozen=True)
+class Output:
+    """An indicator of the analysis: a summary indicator of one scenario, or (scenario
+    ``None``) the Swedish saving, the baseline's total cost minus the Swedish model's."""
+
+    name: str
+    indicator: str
+    scenario: str | None
+    label: str
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("danish_baseline.cost_total_per_year", "cost_total_per_year", BASELINE, "Danish baseline: total cost"),
+    Output("swedish_model.cost_total_per_year", "cost_total_per_year", SWEDISH, "Swedish model: total cost"),
+    Output("swedish_saving_per_year", "cost_total_per_year", None, "Swedish saving (baseline - Swedish total cost)"),
+    Output(
+        "danish_baseline.children_in_care_mean", "children_in_care_mean", BASELINE, "Danish baseline: children in care"
+    ),
+    Output("swedish_model.children_in_care_mean", "children_in_care_mean", SWEDISH, "Swedish model: children in care"),
+    Output(
+        "danish_baseline.followup_on_time_share",
+        "followup_on_time_share",
+        BASELINE,
+        "Danish baseline: follow-ups on time",
+    ),
+    Output(
+        "swedish_model.followup_on_time_share", "followup_on_time_share", SWEDISH, "Swedish model: follow-ups on time"
+    ),
+)
+
+
+def unit_and_scale(output: Output) -> tuple[str, float]:
+    """The unit an output's effects are shown in, and the factor to it from the indicator's."""
+    from sim.cli import unit_of
+
+    unit = unit_of(output.indicator)
+    if unit == "%":
+        return "percentage points", 100.0
+    if unit == "M DKK/yr":
+        return "M DKK/yr", 1e-6
+    return unit, 1.0
+
+
+# ----------------------------------------------------------------------------- the analysis
+
+
+@dataclass
+class SensitivityResult:
+    """A finished Morris analysis.
+
+    ``table``: one row per output x parameter, ranked by ``mu_star`` within each output:
+    ``output, indicator, scenario, unit, rank, parameter, mu_star, mu_star_conf, mu, sigma``
+    (effects in the indicator's own units: DKK per year, children, a share 0-1).
+    ``points``: one row per Morris point: ``point, trajectory``, every parameter's factor,
+    every output's value.
+    """
+
+    parameters: tuple[Uncertain, ...]
+    trajectories: int
+    levels: int
+    seed: int
+    years: float | None
+    table: pd.DataFrame
+    points: pd.DataFrame
+    varied: dict[str, list[str]]  # parameter -> the scenarios it was applied to
+    baseline_values: dict[str, list[float]]  # parameter -> its fields' values in the baseline
+    runs: int
+    seconds: float
+    workers: int
+    outputs: tuple[Output, ...] = field(default=OUTPUTS)
+
+    def top(self, output: str, n: int = TOP) -> pd.DataFrame:
+        part = self.table[self.table["output"] == output]
+        return part[part["rank"] <= n]
+
+    def text(self, n: int = TOP) -> str:
+        """The ranking as readable text: the top ``n`` parameters of every output."""
+        lines = []
+        for output in self.outputs:
+            unit, scale = unit_and_scale(output)
+            lines.append(f"{output.label} ({output.name}); mu* in {unit} over the parameter's range")
+            for _, row in self.top(output.name, n).iterrows():
+                lines.append(
+                    f"  {int(row['rank']):>2}. {row['parameter']:<44} mu* {_num(row['mu_star'] * scale):>9} "
+                    f"± {_num(row['mu_star_conf'] * scale):<8} sigma {_num(row['sigma'] * scale)}"
+                )
+            lines.append("")
+        return "\n".join(lines).rstrip()
+
+
+def _num(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else (f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}")
+
+
+def morris_design(parameters: Sequence[Uncertain], trajectories: int, seed: int, levels: int = LEVELS):
+    """The Morris points: an array of ``trajectories * (k + 1)`` rows of ``k`` factors."""
+    import numpy as np
+    from SALib.sample import morris as morris_sample
+
+    problem = _problem(parameters)
+    design = morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
+    return np.asarray(design, dtype=float)
+
+
+def _problem(parameters: Sequence[Uncertain]) -> dict:
+    return {
+        "num_vars": len(parameters),
+        "names": [p.name for p in parameters],
+        "bounds": [[p.low, p.high] for p in parameters],
+    }
+
+
+def _check_design(trajectories: int, years: float | None, seed: int, workers: int | None) -> None:
+    if isinstance(trajectories, bool) or not isinstance(trajectories, int) or trajectories < 2:
+        raise SensitivityError(f"--trajectories: must be a whole number >= 2, got {trajectories!r}")
+    if years is not None and not (math.isfinite(years) and years > 0):
+        raise SensitivityError(f"--years: must be a finite number > 0, got {years:g}")
+    if seed < 0:
+        raise SensitivityError(f"--seed: must be >= 0, got {seed}")
+    if workers is not None and workers < 1:
+        raise SensitivityError(f"--workers: must be >= 1, got {workers}")
+
+
+def run_morris(
+    trajectories: int = DEFAULT_TRAJECTORIES,
+    years: float | None = None,
+    seed: int = 1,
+    workers: int | None = None,
+    parameters: Sequence[Uncertain] | None = None,
+    progress: bool = False,
+) -> SensitivityResult:
+    """Run the Morris analysis of :data:`OUTPUTS` to ``parameters`` (default
+    :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model."""
+
+    from sim.batch import InProcess, Job, ProcessPool, Progress
+    from sim.scenario import load_scenario
+
+    parameters = tuple(PARAMETERS if parameters is None else parameters)
+    _check_design(trajectories, years, seed, workers)
+    workers = workers or os.cpu_count() or 1
+    started = time.perf_counter()
+    scenarios = {BASELINE: load_scenario(BASELINE), SWEDISH: load_scenario(SWEDISH)}
+    check_parameters(parameters, scenarios[BASELINE])
+    names = list(scenarios)
+
+    design = morris_design(parameters, trajectories, seed)
+    per_trajectory = len(parameters) + 1
+    jobs = []
+    for point, factors in enumerate(design):
+        trajectory = point // per_trajectory
+        for k, name in enumerate(names):
+            scenario = apply_factors(scenarios[name], parameters, factors)
+            jobs.append(Job(point * len(names) + k, scenario, trajectory, (seed, trajectory), years))
+
+    summaries: dict[int, dict[str, float]] = {}
+    bar = Progress(len(jobs), progress)
+
+    def done(result) -> None:
+        summaries[result.scenario_index] = result.summary
+        bar.advance()
+
+    backend = InProcess() if workers == 1 else ProcessPool(workers)
+    try:
+        backend.run(jobs, done, False)
+    finally:
+        backend.close()
+        bar.close()
+
+    rows = []
+    for point, factors in enumerate(design):
+        row = {"point": point, "trajectory": point // per_trajectory}
+        row.update({p.name: float(f) for p, f in zip(parameters, factors)})
+        results = {name: summaries[point * len(names) + k] for k, name in enumerate(names)}
+        for output in OUTPUTS:
+            if output.scenario is None:
+                value = results[BASELINE]["cost_total_per_year"] - results[SWEDISH]["cost_total_per_year"]
+            else:
+                value = results[output.scenario][output.indicator]
+            row[output.name] = float(value)
+        rows.append(row)
+    points = pd.DataFrame(rows)
+    table = morris_table(parameters, design, points, seed)
+    return SensitivityResult(
+        parameters=parameters,
+        trajectories=trajectories,
+        levels=LEVELS,
+        seed=seed,
+        years=years,
+        table=table,
+        points=points,
+        varied={p.name: [n for n in names if varied_in(p, scenarios[n])] for p in parameters},
+        baseline_values={p.name: [float(value_at(scenarios[BASELINE], f)) for f in p.fields] for p in parameters},
+        runs=len(jobs),
+        seconds=time.perf_counter() - started,
+        workers=workers,
+    )
+
+
+def morris_table(parameters: Sequence[Uncertain], design, points: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """SALib's Morris statistics of every output, ranked by ``mu_star`` (ties: the order of
+    ``parameters``); an output with a missing value at any point gets ``NaN`` statistics."""
+    import numpy as np
+    from SALib.analyze import morris as morris_analyze
+
+    problem = _problem(parameters)
+    frames = []
+    for output in OUTPUTS:
+        y = points[output.name].to_numpy(dtype=float)
+        unit, _ = unit_and_scale(output)
+        if np.isfinite(y).all():
+            si = morris_analyze.analyze(
+                problem,
+                design,
+                y,
+                num_resamples=RESAMPLES,
+                conf_level=CONFIDENCE,
+                num_levels=LEVELS,
+                seed=seed,
+            )
+            stats = {key: np.asarray(si[key], dtype=float) for key in ("mu_star", "mu_star_conf", "mu", "sigma")}
+        else:
+            stats = {key: np.full(len(parameters), np.nan) for key in ("mu_star", "mu_star_conf", "mu", "sigma")}
+        frame = pd.DataFrame(
+            {
+                "output": output.name,
+                "indicator": output.indicator,
+                "scenario": output.scenario or f"{BASELINE} - {SWEDISH}",
+                "unit": _base_unit(output),
+                "parameter": [p.name for p in parameters],
+                **stats,
+            }
+        )
+        frame["_order"] = range(len(parameters))
+        frame = frame.sort_values(["mu_star", "_order"], ascending=[False, True], na_position="last", kind="stable")
+        frame.insert(4, "rank", range(1, len(frame) + 1))
+        frames.append(frame.drop(columns="_order"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _base_unit(output: Output) -> str:
+    """The unit of the table's effects (the indicator's own, unscaled)."""
+    unit, _ = unit_and_scale(output)
+    return {"percentage points": "share (0-1)", "M DKK/yr": "DKK/yr"}.get(unit, unit)
+
+
+# ----------------------------------------------------------------------------- the figure
+
+
+def plot_ranking(result: SensitivityResult, title: str = ""):
+    """One panel per output: a horizontal bar of ``mu_star`` per parameter, largest on top,
+    with its 95 % bootstrap interval. Built without pyplot (the Agg canvas)."""
+    import numpy as np
+
+    from sim.plots import SCENARIO_PALETTE, ResultFigure
+
+    outputs = result.outputs
+    k = len(result.parameters)
+    columns = 2
+    rows = math.ceil(len(outputs) / columns)
+    fig = ResultFigure(figsize=(6.4 * columns, (0.28 * k + 1.3) * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[len(outputs) :]:
+        ax.remove()
+    for ax, output in zip(axes, outputs):
+        unit, scale = unit_and_scale(output)
+        part = result.table[result.table["output"] == output.name].sort_values("rank", ascending=False)
+        y = np.arange(len(part))
+        mu_star = part["mu_star"].to_numpy(dtype=float) * scale
+        conf = part["mu_star_conf"].to_numpy(dtype=float) * scale
+        color = SCENARIO_PALETTE[1] if output.scenario == SWEDISH else SCENARIO_PALETTE[0]
+        if output.scenario is None:
+            color = SCENARIO_PALETTE[2]
+        ax.barh(y, np.nan_to_num(mu_star), color=color, alpha=0.85, label="μ*: the mean |elementary effect|")
+        ax.errorbar(
+            np.nan_to_num(mu_star),
+            y,
+            xerr=np.nan_to_num(conf),
+            fmt="none",
+            ecolor="0.2",
+            elinewidth=1,
+            capsize=2.5,
+            label="95 % bootstrap interval",
+        )
+        ax.set_yticks(y, part["parameter"].tolist(), fontsize="small")
+        ax.set_xlim(left=0)
+        ax.set_title(output.label, fontsize="medium")
+        ax.set_xlabel(f"μ*, {unit} over the parameter's range")
+        ax.grid(True, axis="x", linewidth=0.4, alpha=0.5)
+    from matplotlib.patches import Patch
+
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles[0] = Patch(facecolor="0.55", label=labels[0])  # the bars' colour is the panel's scenario
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
+    fig.suptitle(title or ranking_title(result), fontsize="medium")
+    return fig
+
+
+def ranking_title(result: SensitivityResult) -> str:
+    years = f"{result.years:g} measured years" if result.years is not None else "the scenarios' measured years"
+    return (
+        f"Morris screening of {len(result.parameters)} uncertain parameters: {result.trajectories} trajectories, "
+        f"{result.runs} runs, seed {result.seed}, {years}, common random numbers"
+    )
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def design_facts(result: SensitivityResult, command: list[str] | None = None) -> dict:
+    from sim import __version__
+    from sim.batch import _git_commit
+
+    return {
+        "package_version": __version__,
+        "git_commit": _git_commit(),
+        "command": command,
+        "method": "Morris elementary effects (SALib)",
+        "scenarios": [BASELINE, SWEDISH],
+        "trajectories": result.trajectories,
+        "levels": result.levels,
+        "points": len(result.points),
+        "runs": result.runs,
+        "seed": result.seed,
+        "simulation_seeds": [[result.seed, t] for t in range(result.trajectories)],
+        "years": result.years,
+        "workers": result.workers,
+        "seconds": round(result.seconds, 1),
+        "confidence": CONFIDENCE,
+        "resamples": RESAMPLES,
+        "parameters": [
+            {
+                "name": p.name,
+                "fields": list(p.fields),
+                "factor_low": p.low,
+                "factor_high": p.high,
+                "baseline_values": result.baseline_values[p.name],
+                "varied_in": result.varied[p.name],
+                "why": p.why,
+            }
+            for p in result.parameters
+        ],
+        "outputs": [{"name": o.name, "indicator": o.indicator, "scenario": o.scenario} for o in result.outputs],
+        "written": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def write_sensitivity(result: SensitivityResult, folder: Path, command: list[str] | None = None) -> None:
+    """Write ``sensitivity.csv``, ``points.csv``, ``sensitivity.png`` and ``sensitivity.json``
+    into ``folder`` (which exists)."""
+    from sim.plots import save_figure
+
+    folder = Path(folder)
+    result.table.to_csv(folder / "sensitivity.csv", index=False, float_format="%.17g")
+    result.points.to_csv(folder / "points.csv", index=False, float_format="%.17g")
+    save_figure(plot_ranking(result), folder / "sensitivity.png")
+    (folder / "sensitivity.json").write_text(
+        json.dumps(design_facts(result, command), indent=2, default=str) + "\n", encoding="utf-8"
+    )
+
+
+def save_figure_atomically(fig, path: Path) -> Path:
+    """Write ``fig`` as PNG to a temporary file beside ``path``, then rename it over ``path``."""
+    from sim.plots import DPI
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, dpi=DPI, bbox_inches="tight", format="png")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def add_sensitivity_command(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sensitivity",
+        help="Morris global sensitivity of the main indicators to the uncertain parameters, ranked",
+        description="Screen the uncertain parameters (those the scenario files mark as assumption or calibrated) "
+        "with the method of Morris: the total cost and the children in care of the Danish baseline and the "
+        "Swedish model, the Swedish saving and the share of follow-ups on time. Writes sensitivity.csv (mu*, "
+        "its 95 % interval and sigma per indicator and parameter, ranked), points.csv, sensitivity.png and "
+        "sensitivity.json.",
+    )
+    p.add_argument(
+        "--trajectories",
+        type=int,
+        default=DEFAULT_TRAJECTORIES,
+        metavar="R",
+        help=f"Morris trajectories (default {DEFAULT_TRAJECTORIES}); each is k+1 points, run for both scenarios",
+    )
+    p.add_argument("--years", type=float, default=None, help="measured years (default: the scenarios' run.years)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same results")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/sensitivity-<timestamp>/)")
+    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    p.set_defaults(func=cmd_sensitivity)
+
+
+def cmd_sensitivity(args) -> int:
+    """The ``sensitivity`` command."""
+    from sim.cli import UsageError, _timestamp, check_years
+    from sim.output import atomic_folder, check_destination
+
+    check_years(args.years)
+    try:
+        _check_design(args.trajectories, args.years, args.seed, args.workers)
+    except SensitivityError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out) if args.out else Path("outputs") / f"sensitivity-{_timestamp()}"
+    check_destination(out)  # before the runs, not after them
+    k = len(PARAMETERS)
+    if not args.quiet:
+        print(
+            f"Morris: {k} parameters x {args.trajectories} trajectories = {args.trajectories * (k + 1)} points, "
+            f"each run for {BASELINE} and {SWEDISH}, seed {args.seed} -> {out}",
+            file=sys.stderr,
+        )
+    try:
+        result = run_morris(
+            trajectories=args.trajectories,
+            years=args.years,
+            seed=args.seed,
+            workers=args.workers,
+            progress=sys.stderr.isatty() and not args.quiet,
+        )
+    except SensitivityError as exc:
+        raise UsageError(str(exc)) from None
+    with atomic_folder(out) as tmp:
+        write_sensitivity(result, tmp, command=sys.argv)
+    print(
+        f"Morris screening: {k} parameters, {args.trajectories} trajectories, {result.runs} runs in "
+        f"{result.seconds:.0f} s on {result.workers} worker(s), seed {args.seed}"
+    )
+    print()
+    print(result.text())
+    print()
+    print(f"results written to {out} (sensitivity.csv, points.csv, sensitivity.png, sensitivity.json)")
+    return 0
