@@ -22,14 +22,14 @@ def notifications(m: Model):
     """The process of notifications (underretninger)."""
     a = m.scenario.arrivals
     stream = m.rng.notifications
-    yield from _arrivals(m, stream, a.notifications_per_1000_children_per_year, lambda: _notification(m, stream))
+    yield from _arrivals(m, stream, a.notifications_per_1000_children_per_year, _notification)
 
 
 def applications(m: Model):
     """The process of applications for help from families."""
     a = m.scenario.arrivals
     stream = m.rng.applications
-    yield from _arrivals(m, stream, a.applications_per_1000_children_per_year, lambda: _application(m))
+    yield from _arrivals(m, stream, a.applications_per_1000_children_per_year, _application)
 
 
 def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
@@ -40,11 +40,12 @@ def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
         return
     mean_gap = 1.0 / rate_per_day
     env = m.env
+    timeout = env.timeout
     while True:
-        yield env.timeout(stream.exponential(mean_gap))
-        month = int((env.now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12
+        yield timeout(stream.exponential(mean_gap))
+        month = int((env._now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12  # env._now: SimPy's clock
         if stream.uniform() * peak < season[month]:
-            handle()
+            handle(m, stream)
 
 
 def _notification(m: Model, stream: Stream) -> None:
@@ -59,6 +60,6 @@ def _notification(m: Model, stream: Stream) -> None:
     m.open_case(child, "notification")
 
 
-def _application(m: Model) -> None:
+def _application(m: Model, _stream: Stream) -> None:
     child = m.notified_child(1.0, 0.0)
     m.open_case(child, "application")

@@ -15,8 +15,8 @@ working, late and thin, instead of letting its queues grow without end.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -103,17 +103,18 @@ class Worker:
         A task with ``escalate_day`` moves up to :data:`DEADLINE` priority from that day on
         (an investigation whose legal deadline draws near).
         """
-        if not self.busy and not self.queue and hours > 0:
-            # Idle: the task starts now, and its timeout is the event the caller waits on.
+        if not self.busy and hours > 0:
+            # Idle (so nothing queued): the task starts now, and its timeout is the event
+            # the caller waits on.
             self.busy = True
             return self._start(None, hours)
         done = self.env.event()
-        self._seq += 1
-        task = [priority, self._seq, hours, done, case]
-        heapq.heappush(self.queue, task)
+        self._seq = seq = self._seq + 1
+        task = [priority, seq, hours, done, case]
+        heappush(self.queue, task)
         self.queued_hours += hours
         if escalate_day is not None and priority > DEADLINE:
-            heapq.heappush(self.escalations, (escalate_day, self._seq, task))
+            heappush(self.escalations, (escalate_day, seq, task))
         if not self.busy:
             self.busy = True
             self._next()
@@ -121,7 +122,11 @@ class Worker:
 
     def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
         """Start a task now; under a long backlog it is done in fewer hours (corners cut)."""
-        rate_per_day = self.task_hours_per_day()
+        # The hours a day left for tasks (see task_hours_per_day, inlined: the hottest path).
+        free = self.case_hours_per_week - self.standing_hours
+        if free < self.min_task_hours_per_week:
+            free = self.min_task_hours_per_week
+        rate_per_day = free / 7.0
         self.hours_requested += hours
         backlog_weeks = self.queued_hours / (7.0 * rate_per_day)
         if backlog_weeks > self.backlog_tolerance_weeks:
@@ -140,39 +145,41 @@ class Worker:
         done.callbacks.append(self._next)
         return done
 
-    def _escalate(self) -> None:
-        now = self.env.now
+    def _escalate(self, now: float) -> None:
         escalations = self.escalations
         while escalations and escalations[0][0] <= now:
-            task = heapq.heappop(escalations)[2]
+            task = heappop(escalations)[2]
             if task[3] is not None:  # still queued: requeue at deadline priority
-                heapq.heappush(self.queue, [DEADLINE, task[1], task[2], task[3], task[4]])
+                heappush(self.queue, [DEADLINE, task[1], task[2], task[3], task[4]])
                 task[3] = None
 
     def _next(self, _timeout: simpy.Event | None = None) -> None:
         """Finish the current task, if any, and start the next one (driven by callbacks,
         not a process: a task costs one event)."""
-        env = self.env
         if self._current is not None:
             self.hours_worked += self._current
             self._current = None
-        escalations = self.escalations
-        if escalations and escalations[0][0] <= env.now:
-            self._escalate()
         queue = self.queue
-        while queue:
-            task = heapq.heappop(queue)
-            _, _, hours, done, case = task
-            if done is None:
-                continue  # moved up to deadline priority, queued again
-            task[3] = None
-            self.queued_hours -= hours
-            if case is not None and case.closed:
-                continue  # the case closed while the task waited: nothing left to do
-            if hours > 0:
-                self._start(done, hours)
-                return
-            done.succeed(env.now)
+        if queue:
+            now = self.env._now  # SimPy's clock; ``env.now`` is a property around it
+            escalations = self.escalations
+            if escalations and escalations[0][0] <= now:
+                self._escalate(now)
+            while queue:
+                task = heappop(queue)
+                done = task[3]
+                if done is None:
+                    continue  # moved up to deadline priority, queued again
+                task[3] = None
+                hours = task[2]
+                self.queued_hours -= hours
+                case = task[4]
+                if case is not None and case.closed:
+                    continue  # the case closed while the task waited: nothing left to do
+                if hours > 0:
+                    self._start(done, hours)
+                    return
+                done.succeed(now)
         self.busy = False
 
 
