@@ -25,6 +25,7 @@ from simpy.events import NORMAL
 
 if TYPE_CHECKING:
     from sim.entities import Case
+    from sim.rng import Stream
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
 
@@ -57,6 +58,7 @@ class Worker:
         "backlog_tolerance_weeks",
         "corner_cutting",
         "min_hours_fraction",
+        "durations",
     )
 
     def __init__(
@@ -87,6 +89,7 @@ class Worker:
         self.backlog_tolerance_weeks = backlog_tolerance_weeks
         self.corner_cutting = corner_cutting
         self.min_hours_fraction = min_hours_fraction
+        self.durations: Stream | None = None  # draws exponential task times when set
 
     def task_hours_per_day(self) -> float:
         """Hours a day left for tasks after the standing work of the current caseload."""
@@ -132,16 +135,20 @@ class Worker:
         if backlog_weeks > self.backlog_tolerance_weeks:
             fraction = 1.0 / (1.0 + self.corner_cutting * (backlog_weeks - self.backlog_tolerance_weeks))
             hours *= max(fraction, self.min_hours_fraction)
+        days = hours / rate_per_day
+        if self.durations is not None:
+            days = self.durations.exponential(days)
+            hours = days * rate_per_day
         self._current = hours
         if done is None:
-            done = self.env.timeout(hours / rate_per_day)
+            done = self.env.timeout(days)
         else:
             # The event its caller already waits on fires when the task is done: scheduled
             # with the task's duration as its delay, as a Timeout would be (one event per
             # task instead of a Timeout and a completion event).
             done._ok = True
             done._value = None
-            self.env.schedule(done, NORMAL, hours / rate_per_day)
+            self.env.schedule(done, NORMAL, days)
         done.callbacks.append(self._next)
         return done
 
@@ -176,6 +183,88 @@ class Worker:
                 case = task[4]
                 if case is not None and case.closed:
                     continue  # the case closed while the task waited: nothing left to do
+                if hours > 0:
+                    self._start(done, hours)
+                    return
+                done.succeed(now)
+        self.busy = False
+
+
+class TaskPool:
+    """One queue of tasks shared by a team of :class:`PooledWorker` (``task_queue = "pooled"``)."""
+
+    __slots__ = ("workers", "queue", "escalations", "seq", "queued_hours")
+
+    def __init__(self) -> None:
+        self.workers: list[PooledWorker] = []
+        self.queue: list = []
+        self.escalations: list = []
+        self.seq = 0
+        self.queued_hours = 0.0
+
+
+class PooledWorker(Worker):
+    """A caseworker who takes the next task from the team's shared queue, whoever's case it
+    is: with one priority and exponential task times, the team is a textbook M/M/c queue
+    (first come, first served; ``c`` the number of caseworkers)."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, env: simpy.Environment, worker_id: int, pool: TaskPool, *args, **kwargs):
+        super().__init__(env, worker_id, *args, **kwargs)
+        self.pool = pool
+        self.queue = pool.queue  # the same list: snapshots show the team's queue
+        self.escalations = pool.escalations
+        pool.workers.append(self)
+
+    def do(
+        self, hours: float, priority: int, case: Case | None = None, escalate_day: float | None = None
+    ) -> simpy.Event:
+        """Queue a task for the team; an idle caseworker (the first) starts it at once."""
+        pool = self.pool
+        idle = next((w for w in pool.workers if not w.busy), None)
+        if idle is not None and hours > 0:
+            idle.busy = True
+            return idle._start(None, hours)
+        done = self.env.event()
+        pool.seq += 1
+        task = [priority, pool.seq, hours, done, case]
+        heappush(pool.queue, task)
+        pool.queued_hours += hours
+        if escalate_day is not None and priority > DEADLINE:
+            heappush(pool.escalations, (escalate_day, pool.seq, task))
+        if idle is not None:
+            idle.busy = True
+            idle._next()
+        return done
+
+    def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
+        # The backlog that may make a caseworker cut corners: the team's, per caseworker.
+        self.queued_hours = self.pool.queued_hours / len(self.pool.workers)
+        return super()._start(done, hours)
+
+    def _next(self, _timeout: simpy.Event | None = None) -> None:
+        """Finish the current task and take the next one from the team's queue."""
+        if self._current is not None:
+            self.hours_worked += self._current
+            self._current = None
+        pool = self.pool
+        queue = pool.queue
+        if queue:
+            now = self.env._now
+            if pool.escalations and pool.escalations[0][0] <= now:
+                self._escalate(now)
+            while queue:
+                task = heappop(queue)
+                done = task[3]
+                if done is None:
+                    continue
+                task[3] = None
+                hours = task[2]
+                pool.queued_hours -= hours
+                case = task[4]
+                if case is not None and case.closed:
+                    continue
                 if hours > 0:
                     self._start(done, hours)
                     return

@@ -20,7 +20,7 @@ from simpy.events import NORMAL, URGENT, Timeout
 
 from sim.arrivals import applications, notifications
 from sim.cases import case_flow, stock_case_flow
-from sim.caseworkers import DEADLINE, Caseworkers, Worker
+from sim.caseworkers import DEADLINE, Caseworkers, PooledWorker, TaskPool, Worker
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
@@ -143,19 +143,11 @@ class Model:
         self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
         self.end_day = self.warmup_days + self.measured_days
         case_hours = s.staffing.hours_per_week * s.staffing.case_hours_share
-        st = s.staffing
-        workers = [
-            Worker(
-                self.env,
-                i,
-                case_hours,
-                st.min_task_hours_share,
-                st.backlog_tolerance_weeks,
-                st.corner_cutting_per_backlog_week,
-                st.min_hours_fraction,
-            )
-            for i in range(st.caseworkers)
-        ]
+        # The queue discipline and the task time distribution are the initial scenario's
+        # for the whole run (a transition changes neither).
+        self._pool = TaskPool() if s.staffing.task_queue == "pooled" else None
+        self._durations = self.rng.task_durations if s.hours.task_hours_distribution == "exponential" else None
+        workers = [self._new_worker(i, s) for i in range(s.staffing.caseworkers)]
         # Near ties: within the weight of the lightest case kind (a preliminary assessment).
         near_tie = min(s.assignment.points_preliminary_assessment, s.assignment.points_intervention)
         self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap, near_tie)
@@ -163,6 +155,8 @@ class Model:
         self.desk = [
             Worker(self.env, -2 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
         ]
+        for worker in self.desk:
+            worker.durations = self._durations
         self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
         # (day, caseworkers, intake desk staff) from each change of staffing on: for staff cost.
         self.staff_timeline: list[tuple[float, int, int]] = [(0.0, len(workers), len(self.desk))]
@@ -243,16 +237,34 @@ class Model:
         elif len(self.desk) < new.intake.desk_staff:
             start = len(self.desk)
             self.desk += [Worker(env, -2 - i, case_hours, 1.0) for i in range(start, new.intake.desk_staff)]
+            for worker in self.desk[start:]:
+                worker.durations = self._durations
         self._record_staff()
         hires = new.staffing.caseworkers - len(team.workers)
         for _ in range(hires):
             if transition.hiring_ramp_years > 0:
                 yield env.timeout(transition.hiring_ramp_years * DAYS_PER_YEAR / hires)
-            worker = Worker(env, len(team.workers), case_hours, new.staffing.min_task_hours_share)
-            self._configure(worker, new)
+            worker = self._new_worker(len(team.workers), new)
             team.workers.append(worker)
             team.serve_waiting()
             self._record_staff()
+
+    def _new_worker(self, worker_id: int, scenario: Scenario) -> Worker:
+        """A district caseworker with ``scenario``'s staffing, in the team's pool if tasks are pooled."""
+        st = scenario.staffing
+        args = (
+            st.hours_per_week * st.case_hours_share,
+            st.min_task_hours_share,
+            st.backlog_tolerance_weeks,
+            st.corner_cutting_per_backlog_week,
+            st.min_hours_fraction,
+        )
+        if self._pool is not None:
+            worker = PooledWorker(self.env, worker_id, self._pool, *args)
+        else:
+            worker = Worker(self.env, worker_id, *args)
+        worker.durations = self._durations
+        return worker
 
     @staticmethod
     def _configure(worker: Worker, scenario: Scenario) -> None:

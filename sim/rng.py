@@ -21,8 +21,9 @@ STREAM_NAMES: tuple[str, ...] = (
     "applications",  # arrival times of applications
     "children",  # attributes of newly notified children (age, need, urgency, screening, key)
     "initial_stock",  # the open cases a run starts with
+    "task_durations",  # task times, when they are drawn (hours.task_hours_distribution = "exponential")
 )
-SPARE_STREAMS = 9
+SPARE_STREAMS = 8
 _BLOCK = 2048
 
 
@@ -82,6 +83,7 @@ class Streams:
     applications: Stream
     children: Stream
     initial_stock: Stream
+    task_durations: Stream
 
 
 _MASK = (1 << 64) - 1

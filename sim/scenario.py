@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -312,6 +312,12 @@ class Staffing(Section):
     cost_dkk_per_year: NonNegative = Field(
         650000.0, description="Cost of one caseworker or intake desk worker (DKK per year, with overhead)."
     )
+    task_queue: Literal["per_caseworker", "pooled"] = Field(
+        "per_caseworker",
+        description="How tasks queue: 'per_caseworker', each case's tasks in its own caseworker's "
+        "priority queue (the practice of both models); or 'pooled', one queue served by whichever "
+        "caseworker is free (a textbook M/M/c queue with exponential task hours; for theory checks).",
+    )
 
 
 class Hours(Section):
@@ -339,6 +345,12 @@ class Hours(Section):
     )
     standing_hours_per_week_investigation: NonNegative = Field(
         1.0, description="Standing caseworker hours per week of a case under investigation."
+    )
+    task_hours_distribution: Literal["fixed", "exponential"] = Field(
+        "fixed",
+        description="Whether a task takes its hours ('fixed'), or a time drawn from the exponential "
+        "distribution with those hours as its mean ('exponential', its own random stream; for theory "
+        "checks).",
     )
 
 
