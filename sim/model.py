@@ -138,7 +138,6 @@ class Model:
         self.rng = Streams(seed)
         self.rec = Recorder()
         self._log_columns = self.rec.events.appenders()
-        self._followup_columns = self.rec.followups.appenders()
         self.warmup_days = s.run.warmup_years * DAYS_PER_YEAR
         self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
         self.end_day = self.warmup_days + self.measured_days
@@ -515,20 +514,8 @@ class Model:
 
     def followup_done(self, case: Case, step: int, due_day: float, done_day: float) -> None:
         owner = case.owner.id if case.owner is not None else -1
-        for append, value in zip(
-            self._followup_columns,
-            (
-                case.id,
-                case.child.id,
-                step,
-                owner,
-                due_day,
-                done_day,
-                case.last_followup_day,
-                due_day - case.last_followup_day,
-            ),
-        ):
-            append(value)
+        last = case.last_followup_day
+        self.rec.followups.add(case.id, case.child.id, step, owner, due_day, done_day, last, due_day - last)
         # The event log's "followup" rows are made from this table at the end (results.py).
 
     def open_spells(self) -> list[tuple]:

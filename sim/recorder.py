@@ -16,7 +16,7 @@ class Table:
     which numpy reads without copying element by element; text columns are lists.
     """
 
-    __slots__ = ("columns", "kinds", "data")
+    __slots__ = ("columns", "kinds", "data", "add")
 
     _TYPECODES = {"f": "d", "i": "q", "b": "b", "s": None}
     _DTYPES = {"f": np.float64, "i": np.int64, "b": np.int8, "s": object}
@@ -25,15 +25,13 @@ class Table:
         self.columns = tuple(c.split(":")[0] for c in columns)
         self.kinds = tuple(c.split(":")[1] for c in columns)
         self.data: list = [self._empty(kind) for kind in self.kinds]
+        self.add = _adder(self.appenders())
+        """``add(*values)``: append one row, a value per column."""
 
     @classmethod
     def _empty(cls, kind: str):
         code = cls._TYPECODES[kind]
         return [] if code is None else array(code)
-
-    def add(self, *values) -> None:
-        for column, value in zip(self.data, values):
-            column.append(value)
 
     def appenders(self) -> tuple:
         """The columns' bound ``append`` methods, for the hottest call sites."""
@@ -61,6 +59,17 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.data[0])
+
+
+def _adder(appenders: tuple):
+    """A function that appends its arguments to the columns, one explicit call each: about
+    three times as fast as a loop over the columns, and rows are recorded a million times a
+    run. Generated, as :mod:`dataclasses` generates ``__init__``."""
+    names = [f"v{i}" for i in range(len(appenders))]
+    body = "; ".join(f"a{i}(v{i})" for i in range(len(appenders)))
+    namespace = {f"a{i}": append for i, append in enumerate(appenders)}
+    exec(f"def add({', '.join(names)}):\n    {body}", namespace)  # noqa: S102 - code built above, no input
+    return namespace["add"]
 
 
 class Recorder:
