@@ -32,13 +32,13 @@ def follow_ladder(m: Model, case: Case, start: int):
     yield from move(m, case, start)
     case.in_ladder = True
     env = m.env
-    legal_interval_days = m.scenario.followup.legal_interval_days
-    followup_hours = m.followup_hours
+    child = case.child
     while True:
         if not case.acute:
             case.waiting = True
             try:
-                yield env.timeout(max(0.0, case.next_due_day - env.now))
+                wait = case.next_due_day - env._now  # env._now: SimPy's clock (env.now wraps it)
+                yield env.timeout(wait if wait > 0.0 else 0.0)
             except simpy.Interrupt as stop:
                 if stop.cause != ACUTE_CAUSE:
                     raise
@@ -51,20 +51,24 @@ def follow_ladder(m: Model, case: Case, start: int):
         else:
             # The follow-up visit. One that breaks the legal interval is as pressing as an
             # investigation near its deadline: it moves up to deadline priority then.
-            step = case.child.step
+            step = child.step
             due = case.next_due_day
-            legal_day = case.last_followup_day + legal_interval_days
+            legal_day = case.last_followup_day + m.scenario.followup.legal_interval_days
             owner = case.owner
             if owner is not None:  # the common case, without a nested generator
-                yield owner.do(followup_hours[step], FOLLOWUP, case, legal_day)
+                yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day)
             else:
-                yield from work(case, followup_hours[step], FOLLOWUP, legal_day)
-            now = env.now
+                yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day)
+            now = env._now
             m.followup_done(case, step, due, now)
             case.last_followup_day = now
-            case.next_due_day = now + followup_interval_days(m, case, first=False)
-        if target_step(m, case) == case.child.step and not _over_time_limit(m, case):
-            continue  # nothing to decide: the child stays where it is
+            case.next_due_day = now + followup_interval_days(m, case, False)
+        # Nothing to decide when the need the caseworker sees calls for the step the child is
+        # on and no time limit has run out: the child stays. (``target_step`` equals the step
+        # exactly when the need does: a placed child whose need fell below placement has a
+        # target below its step.)
+        if child.need == child.step and (child.step != INSTITUTION or not _over_time_limit(m, case)):
+            continue
         closed = yield from review(m, case)
         if closed:
             return
@@ -72,10 +76,10 @@ def follow_ladder(m: Model, case: Case, start: int):
 
 def followup_interval_days(m: Model, case: Case, first: bool) -> float:
     """The policy interval to the next follow-up on the child's current step."""
-    schedule = m.scenario.followup.schedule(case.child.step)
+    schedule = m.followup_schedules[case.child.step]
     if first:
         return schedule.first_days
-    if schedule.after_first_year_every_days is not None and m.env.now - case.step_start_day >= 365.25:
+    if schedule.after_first_year_every_days is not None and m.env._now - case.step_start_day >= 365.25:
         return schedule.after_first_year_every_days
     return schedule.every_days
 

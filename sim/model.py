@@ -157,6 +157,7 @@ class Model:
         for worker in self.desk:
             worker.durations = self._durations
         self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
+        self.followup_schedules = [None] + [s.followup.schedule(k) for k in range(1, 6)]
         # (day, caseworkers, intake desk staff) from each change of staffing on: for staff cost.
         self.staff_timeline: list[tuple[float, int, int]] = [(0.0, len(workers), len(self.desk))]
         self.open_cases: list[Case] = []
@@ -225,6 +226,7 @@ class Model:
         new = transition.target
         self.scenario = new
         self.followup_hours = [0.0] + [new.ladder.step(k).followup_hours for k in range(1, 6)]
+        self.followup_schedules = [None] + [new.followup.schedule(k) for k in range(1, 6)]
         team = self.caseworkers
         team.point_cap = new.assignment.point_cap
         team.near_tie_points = min(new.assignment.points_preliminary_assessment, new.assignment.points_intervention)
