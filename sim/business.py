@@ -595,7 +595,7 @@ def add_business_command(subparsers):
         help="the business case of moving from BASELINE to NEW: yearly costs, savings and payback",
         description="Run BASELINE and NEW with common random numbers and report per measured year the extra "
         "staff cost, the implementation cost, the change in intervention and placement spending, the net and "
-        "the cumulative net (NEW - BASELINE, million DKK, 95 %% intervals), and the payback year. Writes "
+        "the cumulative net (NEW - BASELINE, million DKK, 95 % intervals), and the payback year. Writes "
         "business_case.csv, business_case.json and business_case.png beside the batch's files.",
     )
     p.add_argument("baseline", metavar="BASELINE", help="scenario file, or the name of a shipped scenario")

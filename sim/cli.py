@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "compare",
         help="run scenarios with replications and compare them (default: Danish baseline vs Swedish model)",
-        description="Run every scenario N times with common random numbers and compare: means with 95 %% "
+        description="Run every scenario N times with common random numbers and compare: means with 95 % "
         "confidence intervals and paired differences to the first scenario.",
     )
     p.add_argument("scenarios", nargs="*", help="scenario files or names (default: danish_baseline swedish_model)")

@@ -901,7 +901,7 @@ def add_planner_commands(subparsers) -> None:
         "sweep",
         help="run a scenario at every value of one parameter and plot the indicators against it",
         description="Run SCENARIO at every value of one numeric parameter (a dotted path) as one batch with "
-        "common random numbers; print each indicator's mean with its 95 %% interval per value, and write "
+        "common random numbers; print each indicator's mean with its 95 % interval per value, and write "
         "sweep.csv, sweep.png and the batch's files.",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
@@ -924,7 +924,7 @@ def add_planner_commands(subparsers) -> None:
     p = subparsers.add_parser(
         "staff",
         help="find the smallest number of caseworkers meeting every target",
-        description="Find the smallest number of caseworkers at which every --target is met with 95 %% "
+        description="Find the smallest number of caseworkers at which every --target is met with 95 % "
         "confidence (the interval of the mean lies on the target's side), by doubling and bisection "
         "(assumes more caseworkers never hurt). Prints the answer and the indicators there and one below.",
     )
