@@ -16,12 +16,14 @@ import datetime as dt
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from sim.batch import BatchSpec, ScenarioEntry, _git_commit, run_batch, scenario_entry
+from sim.scenario import Scenario
 
 BASELINE, SWEDISH = "danish_baseline", "swedish_model"
 DEFAULT_SENSITIVITY_TRAJECTORIES = 6
@@ -126,16 +128,76 @@ def _derived(replications: pd.DataFrame, children: dict[str, int]) -> pd.DataFra
     return out
 
 
-MECHANISMS: dict[str, tuple[str, list[str]]] = {
-    # name: (what switches back, the sections or dotted fields taken from the baseline)
-    "follow-up schedule": ("follow-up every 24 weeks on every step", ["followup"]),
-    "staffing": ("20 caseworkers and no point cap", ["staffing.caseworkers", "assignment.point_cap"]),
-    "start step": ("a conservative start in 15 % of cases", ["policy.start_step_extra_probability"]),
-    "step down": ("moving down only half the time", ["policy.step_down_probability"]),
-    "institution time limit": ("no time limit", ["policy.institution_time_limit_days"]),
-    "network search": ("network search in 15 % of cases", ["policy.network_search_probability"]),
-    "intake desk": ("an intake desk of 3", ["intake"]),
+def _percent(p: float) -> str:
+    return f"{100 * p:.3g} %"
+
+
+def _schedule_label(s) -> str:
+    days = sorted({s.followup.schedule(k).every_days for k in range(1, 6)})
+    weeks = " to ".join(f"{d / 7:g}" for d in days)
+    return f"follow-up every {weeks} weeks on every step" if len(days) == 1 else f"follow-ups every {weeks} weeks"
+
+
+MECHANISMS: dict[str, tuple[Callable[[Scenario], str], list[str]]] = {
+    # name: (what it switches back to, said of the baseline; the sections or dotted fields taken from it)
+    "follow-up schedule": (_schedule_label, ["followup"]),
+    "staffing": (
+        lambda s: (
+            f"{s.staffing.caseworkers} caseworkers and "
+            + ("no point cap" if s.assignment.point_cap is None else f"a cap of {s.assignment.point_cap:g} points")
+        ),
+        ["staffing.caseworkers", "assignment.point_cap"],
+    ),
+    "start step": (
+        lambda s: f"a conservative start in {_percent(s.policy.start_step_extra_probability)} of cases",
+        ["policy.start_step_extra_probability"],
+    ),
+    "step down": (
+        lambda s: f"moving down at {_percent(s.policy.step_down_probability)} of the reviews that could",
+        ["policy.step_down_probability"],
+    ),
+    "institution time limit": (
+        lambda s: (
+            "no time limit"
+            if s.policy.institution_time_limit_days is None
+            else f"a limit of {s.policy.institution_time_limit_days:g} days"
+        ),
+        ["policy.institution_time_limit_days"],
+    ),
+    "network search": (
+        lambda s: f"network search in {_percent(s.policy.network_search_probability)} of cases",
+        ["policy.network_search_probability"],
+    ),
+    "intake desk": (
+        lambda s: f"an intake desk of {s.intake.desk_staff}" if s.intake.desk else "no intake desk",
+        ["intake"],
+    ),
 }
+
+NOT_MET: dict[tuple[str, str], str] = {
+    (SWEDISH, "cost_share_step_5"): (
+        "the Borås split (29 % of spending on step 5) is one Swedish municipality's spending in Swedish "
+        "prices; with Danish unit costs, the same children as the baseline and the Swedish institution "
+        "time limit, the calibration reaches about 22 %: more institution days would need need dynamics "
+        "that break the baseline's time in care or the Swedish institution stays under 6 months "
+        "(scripts/calibrate.py)"
+    ),
+}
+"""(scenario, indicator) of the checks the calibrated scenarios do not meet, with the reason;
+the document prints them under the table, and tests/test_calibration.py leaves them out."""
+
+
+def evaluate_checks(reps: pd.DataFrame) -> list[tuple[Check, float, float, float, bool]]:
+    """Per check: (check, simulated mean, 95 % CI low, high, whether the mean passes), from
+    the derived replications table (one row per scenario and replication)."""
+    from sim.stats import mean_ci
+
+    out = []
+    for check in CHECKS:
+        values = reps.loc[reps["scenario"] == check.scenario, check.indicator]
+        mean, low, high, _ = mean_ci(values)
+        out.append((check, mean, low, high, check.passes(mean)))
+    return out
 
 
 def mechanism_entries(swedish: ScenarioEntry, baseline: ScenarioEntry) -> list[ScenarioEntry]:
@@ -191,10 +253,7 @@ def validation_markdown(
         "|---|---|---|---|---|---|",
     ]
     passed = 0
-    for check in CHECKS:
-        values = reps.loc[reps["scenario"] == check.scenario, check.indicator]
-        mean, low, high, _ = mean_ci(values)
-        ok = check.passes(mean)
+    for check, mean, low, high, ok in evaluate_checks(reps):
         passed += ok
         lines.append(
             f"| {check.what} | {check.scenario} | {check.observed} ({check.source}) | "
@@ -202,6 +261,16 @@ def validation_markdown(
             f"{'pass' if ok else '**fail**'} |"
         )
     lines += ["", f"{passed} of {len(CHECKS)} checks pass.", ""]
+    lines += [
+        "The scenarios' mechanism parameters are calibrated against these figures by "
+        "`scripts/calibrate.py` (each calibrated value carries a `calibrated:` note in its scenario "
+        "file saying against what). Not met by the calibration:",
+        "",
+    ]
+    for (scenario, indicator), reason in NOT_MET.items():
+        what = next(c.what for c in CHECKS if c.scenario == scenario and c.indicator == indicator)
+        lines.append(f"- {what} ({scenario}): {reason}.")
+    lines.append("")
 
     lines += [
         "## Which mechanism carries the effect",
@@ -222,7 +291,9 @@ def validation_markdown(
         return mean_ci(d)
 
     gap_cost = paired(BASELINE, "cost_total_per_year")[0]
-    for (mech, (to, _)), entry in zip(MECHANISMS.items(), spec.scenarios[2:]):
+    baseline = next(e.scenario for e in spec.scenarios if e.name == BASELINE)
+    for (mech, (describe, _)), entry in zip(MECHANISMS.items(), spec.scenarios[2:]):
+        to = describe(baseline)
         c_mean, c_low, c_high, _ = paired(entry.name, "cost_total_per_year")
         k_mean, k_low, k_high, _ = paired(entry.name, "children_in_care_mean")
         inst = wide.loc[entry.name, "median_placement_days_institution"].mean()
@@ -238,8 +309,6 @@ def validation_markdown(
         f"{paired(BASELINE, 'children_in_care_mean')[0]:+.0f} | {_fmt(base_inst)} |",
         "",
         f"Differences are to the Swedish model (median institution stay {_fmt(swedish_inst)} days).",
-        "",
-        "Not yet here (issue 6): calibration of the mechanism parameters against the failing checks.",
         "",
     ]
     lines += sensitivity_section(sensitivity, figure)

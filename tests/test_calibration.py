@@ -1,0 +1,75 @@
+"""The calibrated shipped scenarios reproduce the figures of MODEL.md section 5 (issue 6).
+
+The Danish baseline and the Swedish model run ``REPLICATIONS`` replications of ``YEARS``
+measured years each (after the scenarios' own warm-up, from their own initial stock), with
+common random numbers from seed 1 (the validation document's seed; ``scripts/calibrate.py``
+calibrates on another seed, so this is a check on fresh random numbers). The indicators are
+derived as ``sim.validation`` derives them and held to ``sim.validation.CHECKS``, so this test
+and ``docs/VALIDATION.md`` agree on what is checked.
+
+Tolerance, and why: with a handful of short replications the simulated mean carries sampling
+error, so a check passes here when the 99 % confidence interval of the simulated mean (Student
+t over the replications) overlaps the accepted range: the test fails only when the replications
+are evidence, at the 1 % level, that the scenario's long-run mean lies outside the range. The
+validation document (10 replications of the scenarios' own 10 years) holds the mean itself to
+the range.
+
+Checks the mechanism parameters cannot honestly meet are listed in ``sim.validation.NOT_MET``
+with the reason (the validation document prints it); they are left out of the tolerance test,
+and held instead to what the reason claims: close to the range, not in it by far.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sim import load_scenario, simulate
+from sim.stats import mean_ci
+from sim.validation import BASELINE, CHECKS, NOT_MET, SWEDISH, _derived
+
+REPLICATIONS = 8
+YEARS = 6.0
+SEED = 1
+CONFIDENCE = 0.99
+
+
+@pytest.fixture(scope="module")
+def replications() -> pd.DataFrame:
+    rows = []
+    children = {}
+    for name in (BASELINE, SWEDISH):
+        scenario = load_scenario(name)
+        children[name] = scenario.municipality.children
+        for r in range(REPLICATIONS):
+            row = simulate(scenario, seed=[SEED, r], years=YEARS).summary.to_dict()
+            row.update(scenario=name, replication=r)
+            rows.append(row)
+    return _derived(pd.DataFrame(rows), children)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [pytest.param(c, id=f"{c.scenario}-{c.indicator}") for c in CHECKS if (c.scenario, c.indicator) not in NOT_MET],
+)
+def test_the_calibrated_scenarios_meet_the_observed_figures(replications, check):
+    values = replications.loc[replications["scenario"] == check.scenario, check.indicator]
+    mean, low, high, n = mean_ci(values, CONFIDENCE)
+    assert n == REPLICATIONS, f"{check.indicator}: {n} of {REPLICATIONS} replications have a value"
+    assert low <= check.high and high >= check.low, (
+        f"{check.what} ({check.scenario}): simulated {mean:.3g} [{low:.3g}, {high:.3g}] "
+        f"({CONFIDENCE:.0%} CI, {n} replications of {YEARS:g} years) lies outside "
+        f"the accepted {check.low:g} to {check.high:g} ({check.observed}, {check.source})"
+    )
+
+
+def test_the_checks_not_met_are_real_checks_and_close(replications):
+    """Each check the calibration does not meet is one of CHECKS, and its simulated mean lies
+    within a quarter of the range's width of the range (the reason says "about 22 %" against
+    24-34 %): a change that takes it far off, or into the range, should update the reason."""
+    names = {(c.scenario, c.indicator): c for c in CHECKS}
+    for key in NOT_MET:
+        check = names[key]
+        values = replications.loc[replications["scenario"] == check.scenario, check.indicator]
+        margin = (check.high - check.low) / 4
+        assert check.low - margin <= values.mean() <= check.high + margin, (key, values.mean())
