@@ -103,7 +103,8 @@ PARAMETERS: tuple[Uncertain, ...] = (
         tuple(f"need.improve_rate_per_year_when_met[{i}]" for i in range(4)),
         0.7,
         1.3,
-        "±30 % on steps 1-4 together (calibrated against about 4 years in care); step 5 has a source",
+        "±30 % on steps 1-4 together (steps 3-4 calibrated against placed children and time in care); "
+        "step 5 stays within the seed's 'within about 6 months'",
     ),
     Uncertain(
         "need.relapse_rate_per_year_after_step_down",
@@ -131,7 +132,7 @@ PARAMETERS: tuple[Uncertain, ...] = (
         ("policy.network_search_probability",),
         0.5,
         1.5,
-        "±50 %: calibrated loosely to under 1 in 20 kinship placements (Swedish: always, from a source)",
+        "±50 %: calibrated to under 1 in 20 kinship placements (Swedish: always, from a source)",
     ),
     Uncertain(
         "children.kinship_available_probability",
