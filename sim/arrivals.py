@@ -8,6 +8,7 @@ earlier case closed) or a child new to the department.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,17 +42,19 @@ def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
     mean_gap = 1.0 / rate_per_day
     env = m.env
     timeout = env.timeout
+    log = math.log
     while True:
-        yield timeout(stream.exponential(mean_gap))
+        u_gap, u_thin = stream.take(2)  # the gap, then the thinning draw (as exponential(), uniform())
+        yield timeout(-log(1.0 - u_gap) * mean_gap)
         month = int((env._now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12  # env._now: SimPy's clock
-        if stream.uniform() * peak < season[month]:
+        if u_thin * peak < season[month]:
             handle(m, stream)
 
 
 def _notification(m: Model, stream: Stream) -> None:
     a = m.scenario.arrivals
     # Four draws whatever happens, so that arrivals stay aligned across scenarios.
-    u_repeat, u_pick, u_known, u_pick_known = stream.uniform(), stream.uniform(), stream.uniform(), stream.uniform()
+    u_repeat, u_pick, u_known, u_pick_known = stream.take(4)
     if u_repeat < a.repeat_notification_share and m.open_cases:
         case = m.open_cases[min(int(u_pick * len(m.open_cases)), len(m.open_cases) - 1)]
         m.notification_joins(case)

@@ -26,12 +26,18 @@ def preliminary_assessment(m: Model, case: Case):
             return False
         yield m.env.timeout(s.intake.handover_delay_days)
         m.set_kind(case, INVESTIGATION_NOTIFICATION)
-        yield from work(case, s.intake.handover_hours, DEADLINE)
+        if case.owner is not None:  # as work() does, without a nested generator (a hot path)
+            yield case.owner.do(s.intake.handover_hours, DEADLINE, case)
+        else:
+            yield from work(case, s.intake.handover_hours, DEADLINE)
         m.caseworker_contact(case)
         m.log(case, "handover")
         return True
     m.set_kind(case, PRELIMINARY)
-    yield from work(case, s.hours.preliminary_assessment_hours, priority)
+    if case.owner is not None:
+        yield case.owner.do(s.hours.preliminary_assessment_hours, priority, case)
+    else:
+        yield from work(case, s.hours.preliminary_assessment_hours, priority)
     m.first_contact(case, "caseworker")
     m.caseworker_contact(case)
     m.log(case, "preliminary_assessment")

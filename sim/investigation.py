@@ -29,11 +29,14 @@ def investigate(m: Model, case: Case):
             yield m.env.timeout(h.investigation_gap_days)
         if case.acute:
             priority = ACUTE
-        elif deadline - m.env.now <= h.deadline_alarm_days:
+        elif deadline - m.env._now <= h.deadline_alarm_days:
             priority = DEADLINE
         else:
             priority = FOLLOWUP  # due work, first come first served with follow-ups
-        yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
+        if case.owner is not None:  # as work() does, without a nested generator (a hot path)
+            yield case.owner.do(session_hours, priority, case, deadline - h.deadline_alarm_days)
+        else:
+            yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
     case.acute = False
     m.investigation_done(case)
     return start_step(m, case.child)

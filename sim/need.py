@@ -26,7 +26,7 @@ def need_rates_per_year(m: Model, child: Child) -> tuple[float, float]:
     else:
         fall = p.improve_rate_per_year_unmet
         rise = p.worsen_rate_per_year_unmet
-    if m.env.now < child.relapse_until_day:
+    if m.env._now < child.relapse_until_day:
         rise += p.relapse_rate_per_year_after_step_down
     if need >= MAX_NEED:
         rise = 0.0
@@ -41,7 +41,7 @@ def schedule_need_change(m: Model, child: Child) -> None:
     if total <= 0.0:
         return
     env = m.env
-    now = env.now
+    now = env._now
     draws = child.need_draws
     delay = draws.exponential(365.25 / total)
     if now < child.relapse_until_day < now + delay:

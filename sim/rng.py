@@ -52,6 +52,15 @@ class Stream:
         """A draw from the exponential distribution with the given mean."""
         return -math.log(1.0 - self.uniform()) * mean
 
+    def take(self, n: int) -> list[float]:
+        """The next ``n`` draws from U[0, 1), as ``n`` calls of :meth:`uniform` would give."""
+        i = self._ui
+        j = i + n
+        if j <= _BLOCK:
+            self._ui = j
+            return self._u[i:j]
+        return [self.uniform() for _ in range(n)]
+
     def below(self, n: int) -> int:
         """A uniform integer in [0, n)."""
         return min(int(self.uniform() * n), n - 1)
