@@ -12,6 +12,7 @@ import contextlib
 import gc
 import heapq
 from array import array
+from operator import itemgetter
 
 import numpy as np
 import simpy
@@ -309,7 +310,10 @@ class Model:
         keep = np.flatnonzero(now - births < ADULT_DAYS)
         if len(keep) < len(births):
             pool = self.closed_children
-            self.closed_children = [pool[i] for i in keep.tolist()]
+            if len(keep) > 1:
+                self.closed_children = list(itemgetter(*keep.tolist())(pool))
+            else:
+                self.closed_children = [pool[i] for i in keep.tolist()]
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
