@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import time
@@ -393,7 +394,10 @@ def set_toml_value(path: Path, section: str, key: str, value, note: str) -> None
         # values before the notes, as in the shipped files
         at = next((i for i in range(start + 1, end) if lines[i].startswith("source.")), end)
         lines[at:at] = [value_line]
-    path.write_text("".join(lines), encoding="utf-8")
+    # Atomically: a scenario file is never left half-written.
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text("".join(lines), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def write(problem: Problem, x: np.ndarray, staff: dict, reps: pd.DataFrame) -> None:

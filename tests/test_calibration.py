@@ -73,3 +73,58 @@ def test_the_checks_not_met_are_real_checks_and_close(replications):
         values = replications.loc[replications["scenario"] == check.scenario, check.indicator]
         margin = (check.high - check.low) / 4
         assert check.low - margin <= values.mean() <= check.high + margin, (key, values.mean())
+
+
+def _calibrate_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "calibrate.py"
+    spec = importlib.util.spec_from_file_location("calibrate_script", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
+    """``scripts/calibrate.py --write`` edits a scenario file in place: the value line and its
+    ``source.`` note in the named section (the value added before the notes when missing);
+    comments, other sections and other values stay as they were, and the file still loads."""
+    import difflib
+    import shutil
+
+    from sim.scenario import shipped_scenarios_dir
+
+    calibrate = _calibrate_script()
+    path = tmp_path / "danish_baseline.toml"
+    shutil.copy(shipped_scenarios_dir() / "danish_baseline.toml", path)
+    before = path.read_text(encoding="utf-8").splitlines()
+    calibrate.set_toml_value(path, "policy", "step_down_probability", 0.33, "calibrated: a test")
+    # a key the section has a note for but no value (no time limit in the Danish practice)
+    calibrate.set_toml_value(path, "policy", "institution_time_limit_days", 365.0, "calibrated: another test")
+    after = path.read_text(encoding="utf-8").splitlines()
+
+    diff = list(difflib.ndiff(before, after))
+    removed = sorted(line[2:] for line in diff if line.startswith("- "))
+    added = sorted(line[2:] for line in diff if line.startswith("+ "))
+    assert [line.split(" = ")[0] for line in removed] == [
+        "source.institution_time_limit_days",
+        "source.step_down_probability",
+        "step_down_probability",
+    ]
+    assert added == sorted(
+        [
+            'source.institution_time_limit_days = "calibrated: another test"',
+            'source.step_down_probability = "calibrated: a test"',
+            "institution_time_limit_days = 365.0",
+            "step_down_probability = 0.33",
+        ]
+    )
+    scenario = load_scenario(path)
+    assert scenario.policy.step_down_probability == 0.33
+    assert scenario.policy.institution_time_limit_days == 365.0
+    assert scenario.policy.source["step_down_probability"] == "calibrated: a test"
+    assert scenario.policy.source["institution_time_limit_days"] == "calibrated: another test"
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, renamed
