@@ -61,12 +61,22 @@ def kaplan_meier(durations, observed) -> pd.DataFrame:
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events, "survival": survival})
 
 
-def km_median(durations, observed) -> float:
+def km_median(durations, observed, curve: pd.DataFrame | None = None) -> float:
     """The Kaplan-Meier median: the first time the survival falls to 0.5 or below
-    (NaN when it never does, as with heavy censoring)."""
-    curve = kaplan_meier(durations, observed)
+    (NaN when it never does, as with heavy censoring). ``curve``: the curve, if at hand."""
+    curve = kaplan_meier(durations, observed) if curve is None else curve
     hit = curve[curve["survival"] <= 0.5 + 1e-12]
     return float(hit["time"].iloc[0]) if len(hit) else math.nan
+
+
+def km_survival_at(durations, observed, days: float, curve: pd.DataFrame | None = None) -> float:
+    """The Kaplan-Meier estimate of the share of spells that last longer than ``days``
+    (censoring-aware; NaN without spells). ``curve``: the curve, if at hand."""
+    if len(durations) == 0:
+        return math.nan
+    curve = kaplan_meier(durations, observed) if curve is None else curve
+    before = curve[curve["time"] <= days]
+    return float(before["survival"].iloc[-1]) if len(before) else 1.0
 
 
 def _share(mask: pd.Series) -> float:
@@ -131,8 +141,11 @@ def placement_indicators(placements: pd.DataFrame, measured_days: float, childre
     for step, name in PLACEMENT_TYPES.items():
         of_type = started[started["step"] == step]
         out[f"placement_share_{name}"] = len(of_type) / len(started) if len(started) else math.nan
-        out[f"median_placement_days_{name}"] = km_median(of_type["duration_days"], ~of_type["censored"])
+        durations, observed = of_type["duration_days"], ~of_type["censored"]
+        curve = kaplan_meier(durations, observed)
+        out[f"median_placement_days_{name}"] = km_median(durations, observed, curve)
         out[f"mean_placement_days_{name}"] = _mean(of_type.loc[~of_type["censored"], "duration_days"])
+        out[f"placement_over_1y_share_{name}"] = km_survival_at(durations, observed, DAYS_PER_YEAR, curve)
     out["replacement_share"] = _share(entries["replacement"])
     in_window = _overlap_days(placements, 0.0, measured_days)
     out["children_in_care_mean"] = float(in_window.sum() / measured_days)

@@ -110,6 +110,15 @@ CHECKS: tuple[Check, ...] = (
         "mostly under 6 months",
         "002, 003",
     ),
+    Check(
+        "institution stays over a year (Kaplan-Meier share)",
+        SWEDISH,
+        "placement_over_1y_share_institution",
+        0,
+        0.10,
+        "rarely over 1 year",
+        "002, 003",
+    ),
     Check("kinship share of placements", BASELINE, "placement_share_kinship", 0, 0.05, "under 1 in 20", "002"),
     Check("kinship share of placements", SWEDISH, "placement_share_kinship", 0.10, 1, "over 1 in 10", "002"),
     Check(

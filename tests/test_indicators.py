@@ -14,6 +14,7 @@ from sim.indicators import (
     followup_indicators,
     kaplan_meier,
     km_median,
+    km_survival_at,
     placement_indicators,
 )
 from sim.scenario import DAYS_PER_YEAR
@@ -30,6 +31,18 @@ def test_kaplan_meier_matches_a_hand_computed_example_with_censoring():
     assert list(curve["events"]) == [1, 2, 1]
     assert curve["survival"].tolist() == pytest.approx([5 / 6, 5 / 12, 0.0])
     assert km_median([2, 3, 4, 4, 5, 7], [True, False, True, True, False, True]) == 4
+
+
+def test_share_of_spells_longer_than_a_time_is_censoring_aware():
+    # durations 100, 200 (censored), 300, 400: KM survival 3/4 after 100; the censored spell
+    # leaves the risk set, so after 300 it is 3/4 x (1 - 1/2) = 3/8, and 0 after 400
+    durations = [100.0, 200.0, 300.0, 400.0]
+    observed = [True, False, True, True]
+    assert km_survival_at(durations, observed, 50.0) == 1.0
+    assert km_survival_at(durations, observed, 250.0) == pytest.approx(0.75)  # not 2/4: 200 is censored
+    assert km_survival_at(durations, observed, 365.0) == pytest.approx(0.375)
+    assert km_survival_at(durations, observed, 400.0) == pytest.approx(0.0)
+    assert math.isnan(km_survival_at([], [], 365.0))
 
 
 def test_kaplan_meier_median_ignores_nothing_that_censoring_hides():
