@@ -290,8 +290,9 @@ def validation_markdown(
         "since mechanisms interact).",
         "",
         "| switched back | to | total cost, M DKK/yr [95 % CI] | share of the cost difference | "
+        "time in care, years [95 % CI] | share of the time-in-care difference | "
         "children in care [95 % CI] | median institution stay, days |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     wide = reps.set_index(["scenario", "replication"])
 
@@ -300,24 +301,30 @@ def validation_markdown(
         return mean_ci(d)
 
     gap_cost = paired(BASELINE, "cost_total_per_year")[0]
+    gap_time = paired(BASELINE, "time_in_care_years")[0]
     baseline = next(e.scenario for e in spec.scenarios if e.name == BASELINE)
     for (mech, (describe, _)), entry in zip(MECHANISMS.items(), spec.scenarios[2:]):
         to = describe(baseline)
         c_mean, c_low, c_high, _ = paired(entry.name, "cost_total_per_year")
+        t_mean, t_low, t_high, _ = paired(entry.name, "time_in_care_years")
         k_mean, k_low, k_high, _ = paired(entry.name, "children_in_care_mean")
         inst = wide.loc[entry.name, "median_placement_days_institution"].mean()
         share = c_mean / gap_cost if gap_cost else math.nan
+        time_share = t_mean / gap_time if gap_time else math.nan
         lines.append(
             f"| {mech} | {to} | {c_mean / 1e6:+.1f} [{c_low / 1e6:+.1f}, {c_high / 1e6:+.1f}] | "
-            f"{100 * share:.0f} % | {k_mean:+.0f} [{k_low:+.0f}, {k_high:+.0f}] | {_fmt(inst)} |"
+            f"{100 * share:.0f} % | {t_mean:+.2f} [{t_low:+.2f}, {t_high:+.2f}] | {100 * time_share:.0f} % | "
+            f"{k_mean:+.0f} [{k_low:+.0f}, {k_high:+.0f}] | {_fmt(inst)} |"
         )
     swedish_inst = wide.loc[SWEDISH, "median_placement_days_institution"].mean()
     base_inst = wide.loc[BASELINE, "median_placement_days_institution"].mean()
+    swedish_time = wide.loc[SWEDISH, "time_in_care_years"].mean()
     lines += [
-        f"| (Danish baseline) | everything | {gap_cost / 1e6:+.1f} | 100 % | "
+        f"| (Danish baseline) | everything | {gap_cost / 1e6:+.1f} | 100 % | {gap_time:+.2f} | 100 % | "
         f"{paired(BASELINE, 'children_in_care_mean')[0]:+.0f} | {_fmt(base_inst)} |",
         "",
-        f"Differences are to the Swedish model (median institution stay {_fmt(swedish_inst)} days).",
+        f"Differences are to the Swedish model (time in care {swedish_time:.2f} years, the stock of children "
+        f"in care over the rate of entries; median institution stay {_fmt(swedish_inst)} days).",
         "",
     ]
     lines += sensitivity_section(sensitivity, figure)
