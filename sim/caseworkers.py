@@ -59,6 +59,7 @@ class Worker:
         "corner_cutting",
         "min_hours_fraction",
         "durations",
+        "_ledger",
     )
 
     def __init__(
@@ -90,6 +91,7 @@ class Worker:
         self.corner_cutting = corner_cutting
         self.min_hours_fraction = min_hours_fraction
         self.durations: Stream | None = None  # draws exponential task times when set
+        self._ledger = self  # whose ``queued_hours`` a dequeued task leaves: its own, or its team's
 
     def task_hours_per_day(self) -> float:
         """Hours a day left for tasks after the standing work of the current caseload."""
@@ -125,11 +127,7 @@ class Worker:
 
     def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
         """Start a task now; under a long backlog it is done in fewer hours (corners cut)."""
-        # The hours a day left for tasks (see task_hours_per_day, inlined: the hottest path).
-        free = self.case_hours_per_week - self.standing_hours
-        if free < self.min_task_hours_per_week:
-            free = self.min_task_hours_per_week
-        rate_per_day = free / 7.0
+        rate_per_day = self.task_hours_per_day()
         self.hours_requested += hours
         backlog_weeks = self.queued_hours / (7.0 * rate_per_day)
         if backlog_weeks > self.backlog_tolerance_weeks:
@@ -179,7 +177,7 @@ class Worker:
                     continue  # moved up to deadline priority, queued again
                 task[3] = None
                 hours = task[2]
-                self.queued_hours -= hours
+                self._ledger.queued_hours -= hours
                 case = task[4]
                 if case is not None and case.closed:
                     continue  # the case closed while the task waited: nothing left to do
@@ -215,6 +213,7 @@ class PooledWorker(Worker):
         self.pool = pool
         self.queue = pool.queue  # the same list: snapshots show the team's queue
         self.escalations = pool.escalations
+        self._ledger = pool  # Worker._next takes a task's hours off the team's queued hours
         pool.workers.append(self)
 
     def do(
@@ -242,34 +241,6 @@ class PooledWorker(Worker):
         # The backlog that may make a caseworker cut corners: the team's, per caseworker.
         self.queued_hours = self.pool.queued_hours / len(self.pool.workers)
         return super()._start(done, hours)
-
-    def _next(self, _timeout: simpy.Event | None = None) -> None:
-        """Finish the current task and take the next one from the team's queue."""
-        if self._current is not None:
-            self.hours_worked += self._current
-            self._current = None
-        pool = self.pool
-        queue = pool.queue
-        if queue:
-            now = self.env._now
-            if pool.escalations and pool.escalations[0][0] <= now:
-                self._escalate(now)
-            while queue:
-                task = heappop(queue)
-                done = task[3]
-                if done is None:
-                    continue
-                task[3] = None
-                hours = task[2]
-                pool.queued_hours -= hours
-                case = task[4]
-                if case is not None and case.closed:
-                    continue
-                if hours > 0:
-                    self._start(done, hours)
-                    return
-                done.succeed(now)
-        self.busy = False
 
 
 class Caseworkers:
