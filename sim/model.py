@@ -12,7 +12,6 @@ import contextlib
 import gc
 import heapq
 from array import array
-from operator import itemgetter
 
 import numpy as np
 import simpy
@@ -156,13 +155,8 @@ class Model:
         near_tie = min(s.assignment.points_preliminary_assessment, s.assignment.points_intervention)
         self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap, near_tie)
         # Intake desk workers have ids -2, -3, ...: -1 means "no caseworker" in the tables.
-        self.desk = [
-            Worker(self.env, -2 - i, case_hours, 1.0) for i in range(s.intake.desk_staff if s.intake.desk else 0)
-        ]
-        for worker in self.desk:
-            worker.durations = self._durations
-        self.followup_hours = [0.0] + [s.ladder.step(k).followup_hours for k in range(1, 6)]
-        self.followup_schedules = [None] + [s.followup.schedule(k) for k in range(1, 6)]
+        self.desk = [self._new_desk_worker(i, case_hours) for i in range(s.intake.desk_staff if s.intake.desk else 0)]
+        self._use_ladder_of(s)
         # (day, caseworkers, intake desk staff) from each change of staffing on: for staff cost.
         self.staff_timeline: list[tuple[float, int, int]] = [(0.0, len(workers), len(self.desk))]
         self.open_cases: list[Case] = []
@@ -230,8 +224,7 @@ class Model:
         yield env.timeout(self.warmup_days + transition.at_years * DAYS_PER_YEAR)
         new = transition.target
         self.scenario = new
-        self.followup_hours = [0.0] + [new.ladder.step(k).followup_hours for k in range(1, 6)]
-        self.followup_schedules = [None] + [new.followup.schedule(k) for k in range(1, 6)]
+        self._use_ladder_of(new)
         team = self.caseworkers
         team.point_cap = new.assignment.point_cap
         team.near_tie_points = min(new.assignment.points_preliminary_assessment, new.assignment.points_intervention)
@@ -242,9 +235,7 @@ class Model:
             self.desk = []
         elif len(self.desk) < new.intake.desk_staff:
             start = len(self.desk)
-            self.desk += [Worker(env, -2 - i, case_hours, 1.0) for i in range(start, new.intake.desk_staff)]
-            for worker in self.desk[start:]:
-                worker.durations = self._durations
+            self.desk += [self._new_desk_worker(i, case_hours) for i in range(start, new.intake.desk_staff)]
         self._record_staff()
         hires = new.staffing.caseworkers - len(team.workers)
         for _ in range(hires):
@@ -254,6 +245,17 @@ class Model:
             team.workers.append(worker)
             team.serve_waiting()
             self._record_staff()
+
+    def _use_ladder_of(self, scenario: Scenario) -> None:
+        """The follow-up hours and schedules per step (index 1-5) that follow-ups look up."""
+        self.followup_hours = [0.0] + [scenario.ladder.step(k).followup_hours for k in range(1, 6)]
+        self.followup_schedules = [None] + [scenario.followup.schedule(k) for k in range(1, 6)]
+
+    def _new_desk_worker(self, index: int, case_hours: float) -> Worker:
+        """Intake desk worker number ``index``; desk ids are -2, -3, ... (-1: no caseworker)."""
+        worker = Worker(self.env, -2 - index, case_hours, 1.0)
+        worker.durations = self._durations
+        return worker
 
     def _new_worker(self, worker_id: int, scenario: Scenario) -> Worker:
         """A district caseworker with ``scenario``'s staffing, in the team's pool if tasks are pooled."""
@@ -309,11 +311,7 @@ class Model:
         births = np.frombuffer(self._closed_birth_days, dtype=np.float64)
         keep = np.flatnonzero(now - births < ADULT_DAYS)
         if len(keep) < len(births):
-            pool = self.closed_children
-            if len(keep) > 1:
-                self.closed_children = list(itemgetter(*keep.tolist())(pool))
-            else:
-                self.closed_children = [pool[i] for i in keep.tolist()]
+            self.closed_children = list(map(self.closed_children.__getitem__, keep.tolist()))
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
