@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 import time
@@ -69,6 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim import load_scenario, simulate  # noqa: E402
+from sim.output import atomic_write  # noqa: E402
 from sim.validation import BASELINE, CHECKS, SWEDISH, _derived, evaluate_checks  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
@@ -394,10 +394,7 @@ def set_toml_value(path: Path, section: str, key: str, value, note: str) -> None
         # values before the notes, as in the shipped files
         at = next((i for i in range(start + 1, end) if lines[i].startswith("source.")), end)
         lines[at:at] = [value_line]
-    # Atomically: a scenario file is never left half-written.
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text("".join(lines), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write(path, "".join(lines).encode("utf-8"))  # a scenario file is never left half-written
 
 
 def write(problem: Problem, x: np.ndarray, staff: dict, reps: pd.DataFrame) -> None:

@@ -63,9 +63,7 @@ import datetime as dt
 import html
 import json
 import math
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -300,10 +298,12 @@ class BusinessCase:
 
     def write(self, folder: str | Path) -> None:
         """Write ``business_case.csv``, ``.json`` and ``.png`` into ``folder`` (each atomically)."""
+        from sim.output import atomic_write
+
         folder = Path(folder)
-        _atomic_write(folder / CSV_NAME, self.table.to_csv(index=False, float_format="%.17g").encode("utf-8"))
-        _atomic_write(folder / JSON_NAME, (json.dumps(_jsonable(self.info()), indent=2) + "\n").encode("utf-8"))
-        _atomic_write(folder / PNG_NAME, _png(self.figure(), dpi=120))
+        atomic_write(folder / CSV_NAME, self.table.to_csv(index=False, float_format="%.17g").encode("utf-8"))
+        atomic_write(folder / JSON_NAME, (json.dumps(_jsonable(self.info()), indent=2) + "\n").encode("utf-8"))
+        atomic_write(folder / PNG_NAME, _png(self.figure(), dpi=120))
 
 
 def business_case_from_costs(
@@ -372,18 +372,6 @@ def _jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _png(fig: Figure, dpi: int = 110) -> bytes:

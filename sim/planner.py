@@ -36,7 +36,6 @@ import datetime as dt
 import json
 import math
 import operator
-import os
 import re
 import sys
 import types
@@ -302,15 +301,15 @@ def _run_levels(
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.17g")
-    os.replace(tmp, path)
+    from sim.output import atomic_write
+
+    atomic_write(path, frame.to_csv(index=False, float_format="%.17g").encode("utf-8"))
 
 
 def _write_json(data, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from sim.output import atomic_write
+
+    atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------- sweeps

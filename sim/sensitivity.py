@@ -49,7 +49,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -659,19 +658,16 @@ def write_sensitivity(result: SensitivityResult, folder: Path, command: list[str
 
 def save_figure_atomically(fig, path: Path) -> Path:
     """Write ``fig`` as PNG to a temporary file beside ``path``, then rename it over ``path``."""
+    import io
+
+    from sim.output import atomic_write
     from sim.plots import DPI
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, dpi=DPI, bbox_inches="tight", format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, bbox_inches="tight", format="png")
+    atomic_write(path, buffer.getvalue())
     return path
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.batch import BatchSpec, ScenarioEntry, _git_commit, run_batch, scenario_entry
+from sim.output import atomic_write
 from sim.scenario import Scenario
 
 BASELINE, SWEDISH = "danish_baseline", "swedish_model"
@@ -459,11 +458,7 @@ def run_validation(
         result, spec, command, time.perf_counter() - started, sensitivity=sensitivity, figure=figure
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    atomic_write(out, text.encode("utf-8"))
     passed = text.count("| pass |")
     return out, passed, len(CHECKS)
 
