@@ -176,26 +176,30 @@ def _replications(value: str) -> int | None:
         raise argparse.ArgumentTypeError(f"must be a whole number or 'auto', got {value!r}") from None
 
 
+def format_estimate(indicator: str, mean: float, low: float, high: float) -> str:
+    """A mean with its interval, ``mean [low, high]``, in the indicator's display unit; ``-``
+    for no value, and the mean alone when there is no interval (one replication)."""
+    if isinstance(mean, float) and math.isnan(mean):
+        return "-"
+    text = format_value(indicator, mean)
+    if not (isinstance(low, float) and math.isnan(low)):
+        text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
+    return text
+
+
 def comparison_text(comparison: pd.DataFrame, names: list[str], indicators: list[str] | None = None) -> str:
     """The comparison as a readable table: per scenario the mean and its 95 % interval, and
     each scenario's paired difference to the first."""
-
-    def cell(indicator, mean, low, high):
-        if isinstance(mean, float) and math.isnan(mean):
-            return "-"
-        text = format_value(indicator, mean)
-        if not (isinstance(low, float) and math.isnan(low)):
-            text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
-        return text
-
     indicators = indicators or list(dict.fromkeys(comparison["indicator"]))
     header = ["indicator", "unit", *names] + [f"{n} - {names[0]}" for n in names[1:]]
     rows = []
     for indicator in indicators:
         part = comparison[comparison["indicator"] == indicator].set_index("scenario")
         cells = [indicator, unit_of(indicator)]
-        cells += [cell(indicator, *part.loc[n, ["mean", "ci_low", "ci_high"]]) for n in names]
-        cells += [cell(indicator, *part.loc[n, ["diff_mean", "diff_ci_low", "diff_ci_high"]]) for n in names[1:]]
+        cells += [format_estimate(indicator, *part.loc[n, ["mean", "ci_low", "ci_high"]]) for n in names]
+        cells += [
+            format_estimate(indicator, *part.loc[n, ["diff_mean", "diff_ci_low", "diff_ci_high"]]) for n in names[1:]
+        ]
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [

@@ -488,17 +488,6 @@ def plot_sweep(
     return fig
 
 
-def _cell(indicator: str, mean: float, low: float, high: float) -> str:
-    from sim.cli import format_value
-
-    if isinstance(mean, float) and math.isnan(mean):
-        return "-"
-    text = format_value(indicator, mean)
-    if not (isinstance(low, float) and math.isnan(low)):
-        text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
-    return text
-
-
 def _grid_text(header: list[str], rows: list[list[str]], left: int = 1) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -511,14 +500,14 @@ def _grid_text(header: list[str], rows: list[list[str]], left: int = 1) -> str:
 
 def sweep_text(table: pd.DataFrame, param: str, indicators: Sequence[str]) -> str:
     """Values as rows, indicators as columns: mean [low, high] in the indicator's unit."""
-    from sim.cli import unit_of
+    from sim.cli import format_estimate, unit_of
 
     header = [param] + [f"{i} ({unit_of(i)})" if unit_of(i) else i for i in indicators]
     rows = []
     for value in sorted(table["value"].unique()):
         at = table[table["value"] == value].set_index("indicator")
         cells = [_value_text(value.item() if hasattr(value, "item") else value)]
-        cells += [_cell(i, *at.loc[i, ["mean", "ci_low", "ci_high"]]) for i in indicators]
+        cells += [format_estimate(i, *at.loc[i, ["mean", "ci_low", "ci_high"]]) for i in indicators]
         rows.append(cells)
     return _grid_text(header, rows)
 
@@ -854,7 +843,7 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
 def staff_text(result: StaffResult) -> str:
     """The answer line, then the indicators at the answer and one below (or at ``high``
     when nothing met the targets), each target and whether it is met."""
-    from sim.cli import unit_of
+    from sim.cli import format_estimate, unit_of
 
     lines = [result.message, ""]
     if result.found:
@@ -870,7 +859,7 @@ def staff_text(result: StaffResult) -> str:
         for n in shown:
             level = result.levels[n]
             row = level.stats.loc[indicator]
-            text = _cell(indicator, row["mean"], row["ci_low"], row["ci_high"])
+            text = format_estimate(indicator, row["mean"], row["ci_low"], row["ci_high"])
             if mine:
                 text += "  met" if all(level.met[str(t)] for t in mine) else "  NOT met"
             cells.append(text)
