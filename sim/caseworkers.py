@@ -35,6 +35,41 @@ DEADLINE = 1
 FOLLOWUP = 2
 OTHER = 3
 
+TASK_KINDS: tuple[str, ...] = (
+    "preliminary_assessment",
+    "handover",
+    "investigation",
+    "followup",
+    "acute_review",
+    "step_down_plan",
+    "placement",
+    "network_search",
+    "political_review",
+    "second_caseworker",
+    "renotification",
+    "other",
+)
+"""What a task is for: caseworker hours are reported by these kinds (and standing hours)."""
+(
+    PRELIMINARY_TASK,
+    HANDOVER_TASK,
+    INVESTIGATION_TASK,
+    FOLLOWUP_TASK,
+    ACUTE_REVIEW_TASK,
+    PLAN_TASK,
+    PLACEMENT_TASK,
+    NETWORK_SEARCH_TASK,
+    POLITICAL_REVIEW_TASK,
+    SECOND_CASEWORKER_TASK,
+    RENOTIFICATION_TASK,
+    OTHER_TASK,
+) = range(len(TASK_KINDS))
+
+DROPPED = 0.0
+"""The value of a task's event when the task was withdrawn before it started (a plan not
+started by its deadline); otherwise the value is the share of its hours the task got (1.0 in
+full, less when corners were cut)."""
+
 
 class Worker:
     """One caseworker (or intake desk worker) working through a priority queue of tasks."""
@@ -60,6 +95,8 @@ class Worker:
         "min_hours_fraction",
         "durations",
         "_ledger",
+        "_current_kind",
+        "hours_by_kind",
     )
 
     def __init__(
@@ -92,6 +129,8 @@ class Worker:
         self.min_hours_fraction = min_hours_fraction
         self.durations: Stream | None = None  # draws exponential task times when set
         self._ledger = self  # whose ``queued_hours`` a dequeued task leaves: its own, or its team's
+        self._current_kind = OTHER_TASK
+        self.hours_by_kind = [0.0] * len(TASK_KINDS)  # task hours done, by kind
 
     def task_hours_per_day(self) -> float:
         """Hours a day left for tasks after the standing work of the current caseload."""
@@ -101,9 +140,15 @@ class Worker:
         return free / 7.0
 
     def do(
-        self, hours: float, priority: int, case: Case | None = None, escalate_day: float | None = None
+        self,
+        hours: float,
+        priority: int,
+        case: Case | None = None,
+        escalate_day: float | None = None,
+        kind: int = OTHER_TASK,
     ) -> simpy.Event:
-        """Queue a task; the returned event fires when it is done (value: the time).
+        """Queue a task of ``kind`` (:data:`TASK_KINDS`); the returned event fires when it is
+        done, with the share of its hours the task got as its value (1.0 unless corners were cut).
 
         A task with ``escalate_day`` moves up to :data:`DEADLINE` priority from that day on
         (an investigation whose legal deadline draws near).
@@ -112,10 +157,10 @@ class Worker:
             # Idle (so nothing queued): the task starts now, and its timeout is the event
             # the caller waits on.
             self.busy = True
-            return self._start(None, hours)
+            return self._start(None, hours, kind)
         done = self.env.event()
         self._seq = seq = self._seq + 1
-        task = [priority, seq, hours, done, case]
+        task = [priority, seq, hours, done, case, kind]
         heappush(self.queue, task)
         self.queued_hours += hours
         if escalate_day is not None and priority > DEADLINE:
@@ -125,27 +170,40 @@ class Worker:
             self._next()
         return done
 
-    def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
+    def withdraw(self, done: simpy.Event) -> bool:
+        """Take the task whose event is ``done`` out of the queue if it has not started; its
+        event then never fires. Returns whether it was withdrawn (False: it has started)."""
+        for task in self.queue:
+            if task[3] is done:
+                task[3] = None
+                self._ledger.queued_hours -= task[2]
+                return True
+        return False
+
+    def _start(self, done: simpy.Event | None, hours: float, kind: int) -> simpy.Event:
         """Start a task now; under a long backlog it is done in fewer hours (corners cut)."""
         rate_per_day = self.task_hours_per_day()
         self.hours_requested += hours
         backlog_weeks = self.queued_hours / (7.0 * rate_per_day)
+        share = 1.0
         if backlog_weeks > self.backlog_tolerance_weeks:
             fraction = 1.0 / (1.0 + self.corner_cutting * (backlog_weeks - self.backlog_tolerance_weeks))
-            hours *= max(fraction, self.min_hours_fraction)
+            share = max(fraction, self.min_hours_fraction)
+            hours *= share
         days = hours / rate_per_day
         if self.durations is not None:
             days = self.durations.exponential(days)
             hours = days * rate_per_day
         self._current = hours
+        self._current_kind = kind
         if done is None:
-            done = self.env.timeout(days)
+            done = self.env.timeout(days, share)
         else:
             # The event its caller already waits on fires when the task is done: scheduled
             # with the task's duration as its delay, as a Timeout would be (one event per
             # task instead of a Timeout and a completion event).
             done._ok = True
-            done._value = None
+            done._value = share
             self.env.schedule(done, NORMAL, days)
         done.callbacks.append(self._next)
         return done
@@ -155,7 +213,7 @@ class Worker:
         while escalations and escalations[0][0] <= now:
             task = heappop(escalations)[2]
             if task[3] is not None:  # still queued: requeue at deadline priority
-                heappush(self.queue, [DEADLINE, task[1], task[2], task[3], task[4]])
+                heappush(self.queue, [DEADLINE, task[1], task[2], task[3], task[4], task[5]])
                 task[3] = None
 
     def _next(self, _timeout: simpy.Event | None = None) -> None:
@@ -163,6 +221,7 @@ class Worker:
         not a process: a task costs one event)."""
         if self._current is not None:
             self.hours_worked += self._current
+            self.hours_by_kind[self._current_kind] += self._current
             self._current = None
         queue = self.queue
         if queue:
@@ -182,9 +241,9 @@ class Worker:
                 if case is not None and case.closed:
                     continue  # the case closed while the task waited: nothing left to do
                 if hours > 0:
-                    self._start(done, hours)
+                    self._start(done, hours, task[5])
                     return
-                done.succeed(now)
+                done.succeed(1.0)
         self.busy = False
 
 
@@ -217,17 +276,22 @@ class PooledWorker(Worker):
         pool.workers.append(self)
 
     def do(
-        self, hours: float, priority: int, case: Case | None = None, escalate_day: float | None = None
+        self,
+        hours: float,
+        priority: int,
+        case: Case | None = None,
+        escalate_day: float | None = None,
+        kind: int = OTHER_TASK,
     ) -> simpy.Event:
         """Queue a task for the team; an idle caseworker (the first) starts it at once."""
         pool = self.pool
         idle = next((w for w in pool.workers if not w.busy), None)
         if idle is not None and hours > 0:
             idle.busy = True
-            return idle._start(None, hours)
+            return idle._start(None, hours, kind)
         done = self.env.event()
         pool.seq += 1
-        task = [priority, pool.seq, hours, done, case]
+        task = [priority, pool.seq, hours, done, case, kind]
         heappush(pool.queue, task)
         pool.queued_hours += hours
         if escalate_day is not None and priority > DEADLINE:
@@ -237,10 +301,10 @@ class PooledWorker(Worker):
             idle._next()
         return done
 
-    def _start(self, done: simpy.Event | None, hours: float) -> simpy.Event:
+    def _start(self, done: simpy.Event | None, hours: float, kind: int) -> simpy.Event:
         # The backlog that may make a caseworker cut corners: the team's, per caseworker.
         self.queued_hours = self.pool.queued_hours / len(self.pool.workers)
-        return super()._start(done, hours)
+        return super()._start(done, hours, kind)
 
 
 class Caseworkers:
@@ -332,9 +396,27 @@ class Caseworkers:
             case.assigned.succeed(self.env.now)
 
 
-def work(case: Case, hours: float, priority: int, escalate_day: float | None = None):
-    """Hours of the case's caseworker (a SimPy generator); while the case waits unassigned
-    on the waiting list, nothing is done."""
+def work(case: Case, hours: float, priority: int, escalate_day: float | None = None, kind: int = OTHER_TASK):
+    """Hours of the case's caseworker (a SimPy generator returning the share of its hours the
+    task got); while the case waits unassigned on the waiting list, nothing is done."""
     while case.owner is None:
         yield case.assigned
-    yield case.owner.do(hours, priority, case, escalate_day)
+    return (yield case.owner.do(hours, priority, case, escalate_day, kind))
+
+
+def work_by(env: simpy.Environment, case: Case, hours: float, priority: int, deadline_day: float, kind: int):
+    """Hours of the case's caseworker that must *start* by ``deadline_day``: a task not started
+    by then is withdrawn and the generator returns :data:`DROPPED`; otherwise the share of
+    its hours the task got. A case still on the waiting list at the deadline drops it too."""
+    while case.owner is None:
+        yield case.assigned
+    if env._now >= deadline_day:
+        return DROPPED
+    owner = case.owner
+    done = owner.do(hours, priority, case, None, kind)
+    if done.triggered:  # started at once
+        return (yield done)
+    yield done | env.timeout(deadline_day - env._now)
+    if done.triggered or not owner.withdraw(done):
+        return (yield done)  # started before the deadline: it runs to its end
+    return DROPPED

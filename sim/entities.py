@@ -33,12 +33,16 @@ class Child:
         "returned_home_day",
         "need_draws",
         "decision_draws",
+        "persistent",
+        "unsupported",
     )
 
-    def __init__(self, child_id: int, birth_day: float, need: int, key: int):
+    def __init__(self, child_id: int, birth_day: float, need: int, key: int, persistent: bool = False):
         self.id = child_id
         self.need_draws = ChildStream(key, 1)  # when and which way the need changes, acute reports
-        self.decision_draws = ChildStream(key, 2)  # start step, step down, network search, kinship
+        self.decision_draws = ChildStream(key, 2)  # kinship: whether a placement exists, whether it comes forward
+        self.persistent = persistent  # a need that persists for years whatever is done (MODEL.md 3.11)
+        self.unsupported = False  # moved down, and no full follow-up since: a higher relapse risk
         self.birth_day = birth_day
         self.need = need
         self.step = 0
@@ -77,6 +81,13 @@ class Case:
         "spell_entry",
         "spell_replacement",
         "spell_initial",
+        "seen_need",
+        "accepted_need",
+        "over_served_reviews",
+        "plan_stay_day",
+        "second",
+        "next_political_day",
+        "kinship_forward",
     )
 
     def __init__(self, case_id: int, child: Child, source: str, notified_day: float, urgent: bool, screen_u: float):
@@ -105,3 +116,10 @@ class Case:
         self.spell_entry = False
         self.spell_replacement = False
         self.spell_initial = False
+        self.seen_need = -1  # the need as the caseworker last saw it (-1: not seen yet)
+        self.accepted_need = 0  # the need the current step was chosen for (above the step after a planned move)
+        self.over_served_reviews = 0  # reviews in a row that found the child over-served
+        self.plan_stay_day = -1.0  # start of the institution stay whose planned move was made (-1: none)
+        self.second: Worker | None = None  # the second caseworker of a foster placement's first year
+        self.next_political_day = float("inf")  # when the placement's next political review is due
+        self.kinship_forward: bool | None = None  # whether the network came forward by itself

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.caseworkers import TASK_KINDS
 from sim.scenario import DAYS_PER_YEAR, STEP_NAMES
 
 PLACEMENT_TYPES = {3: "kinship", 4: "foster", 5: "institution"}
@@ -20,6 +21,7 @@ SUMMARY_NAMES: tuple[str, ...] = (
     "p90_caseload_cases",
     "mean_caseload_points",
     "waiting_list_mean",
+    "caseworker_utilisation",
     "notifications_per_year",
     "investigations_within_deadline_share",
     "mean_days_to_first_contact",
@@ -34,6 +36,8 @@ SUMMARY_NAMES: tuple[str, ...] = (
     "median_placement_days_foster",
     "median_placement_days_institution",
     "replacement_share",
+    "care_left_within_year_share",
+    "care_type_change_share",
     "children_in_care_mean",
     "cost_total_per_year",
     "cost_placements_per_year",
@@ -69,6 +73,19 @@ def km_median(durations, observed, curve: pd.DataFrame | None = None) -> float:
     return float(hit["time"].iloc[0]) if len(hit) else math.nan
 
 
+def km_restricted_mean(durations, observed, curve: pd.DataFrame | None = None) -> float:
+    """The restricted mean of the Kaplan-Meier curve: the area under it up to the longest
+    duration seen (censoring-aware, unlike the mean of the finished durations; NaN without
+    durations). ``curve``: the curve, if at hand."""
+    d = np.asarray(durations, dtype=float)
+    if d.size == 0:
+        return math.nan
+    curve = kaplan_meier(d, observed) if curve is None else curve
+    times = np.concatenate([[0.0], curve["time"].to_numpy(), [d.max()]])
+    survival = np.concatenate([[1.0], curve["survival"].to_numpy()])
+    return float(np.sum(np.diff(times) * survival))
+
+
 def km_survival_at(durations, observed, days: float, curve: pd.DataFrame | None = None) -> float:
     """The Kaplan-Meier estimate of the share of spells that last longer than ``days``
     (censoring-aware; NaN without spells). ``curve``: the curve, if at hand."""
@@ -97,6 +114,36 @@ def caseload_indicators(caseload: pd.DataFrame) -> dict[str, float]:
         "mean_caseload_points": _mean(caseload["points"]),
         "waiting_list_mean": _mean(per_time["waiting_list"]),
     }
+
+
+def decision_indicators(events: pd.DataFrame, spells: pd.DataFrame, measured_days: float) -> dict[str, float]:
+    """How the ladder moved: moves down and planned moves out of an institution made, plans
+    dropped (not started before the next follow-up), moves down deferred (wait and see), per year."""
+    years = measured_days / DAYS_PER_YEAR
+    event = events["event"].astype(str)
+    ended = spells.loc[spells["end_day"].notna() & (spells["end_day"] >= 0), "end_reason"]
+    return {
+        "moves_down_per_year": float(ended.isin(["step_down", "planned_move"]).sum() / years),
+        "planned_moves_per_year": float((ended == "planned_move").sum() / years),
+        "plans_dropped_per_year": float((event == "plan_dropped").sum() / years),
+        "moves_down_deferred_per_year": float((event == "step_down_deferred").sum() / years),
+    }
+
+
+def hours_indicators(hours: pd.DataFrame) -> dict[str, float]:
+    """Caseworker utilisation: the share of the district caseworkers' casework hours used, in
+    all (``caseworker_utilisation``: standing hours of the open cases plus task hours done; above
+    1 when the standing work of the caseload no longer fits beside the least share of hours that
+    always goes to tasks) and by kind (``hours_share_<kind>``, standing hours included)."""
+    available = float(hours["available_hours"].sum()) if len(hours) else 0.0
+    out: dict[str, float] = {}
+    used = 0.0
+    for kind in ("standing", *TASK_KINDS):
+        total = float(hours[f"{kind}_hours"].sum()) if len(hours) else 0.0
+        used += total
+        out[f"hours_share_{kind}"] = total / available if available else math.nan
+    out["caseworker_utilisation"] = used / available if available else math.nan
+    return out
 
 
 def intake_indicators(notifications, investigations, contacts, measured_days, deadline_days) -> dict[str, float]:
@@ -144,7 +191,7 @@ def placement_indicators(placements: pd.DataFrame, measured_days: float, childre
         durations, observed = of_type["duration_days"], ~of_type["censored"]
         curve = kaplan_meier(durations, observed)
         out[f"median_placement_days_{name}"] = km_median(durations, observed, curve)
-        out[f"mean_placement_days_{name}"] = _mean(of_type.loc[~of_type["censored"], "duration_days"])
+        out[f"mean_placement_days_{name}"] = km_restricted_mean(durations, observed, curve)
         out[f"placement_over_1y_share_{name}"] = km_survival_at(durations, observed, DAYS_PER_YEAR, curve)
     out["replacement_share"] = _share(entries["replacement"])
     in_window = _overlap_days(placements, 0.0, measured_days)
@@ -156,6 +203,85 @@ def placement_indicators(placements: pd.DataFrame, measured_days: float, childre
             float(in_window[placements["step"] == step].sum() / total) if total else math.nan
         )
     return out
+
+
+def stays(spells: pd.DataFrame) -> pd.DataFrame:
+    """Placement *stays*: consecutive spells of one case on the same step (the end of one the
+    start of the next) merged into one, so that a stay is never split by an administrative
+    event (MODEL.md 3: "a stay is never split by an administrative move and back"). The
+    merged row keeps the first spell's start and flags and the last spell's end."""
+    if spells.empty:
+        return spells.reset_index(drop=True)
+    df = spells.sort_values(["case", "start_day"], kind="stable")
+    case, step = df["case"].to_numpy(), df["step"].to_numpy()
+    start, end = df["start_day"].to_numpy(), df["end_day"].to_numpy()
+    continues = np.zeros(len(df), dtype=bool)
+    continues[1:] = (case[1:] == case[:-1]) & (step[1:] == step[:-1]) & (np.abs(start[1:] - end[:-1]) < 1e-9)
+    if not continues.any():
+        return spells.reset_index(drop=True)
+    first_rows = np.flatnonzero(~continues)
+    last_rows = np.append(first_rows[1:] - 1, len(df) - 1)
+    merged = df.iloc[first_rows].reset_index(drop=True)
+    last = df.iloc[last_rows].reset_index(drop=True)
+    for column in ("end_day", "end_reason", "censored"):
+        if column in df:
+            merged[column] = last[column].to_numpy()
+    if "duration_days" in df:
+        merged["duration_days"] = (last["start_day"] + last["duration_days"] - merged["start_day"]).to_numpy()
+    return merged.sort_values(["start_day", "child"], kind="stable").reset_index(drop=True)
+
+
+def care_episodes(placements: pd.DataFrame) -> pd.DataFrame:
+    """Continuous time in care of one case: its placement stays that follow each other without
+    a return home, with the number of stays (so changes of placement type) in each."""
+    cols = ["case", "child", "start_day", "end_day", "stays"]
+    if placements.empty:
+        return pd.DataFrame(columns=cols)
+    df = placements.sort_values(["case", "start_day"], kind="stable")
+    case, start, end = df["case"].to_numpy(), df["start_day"].to_numpy(), df["end_day"].to_numpy()
+    continues = np.zeros(len(df), dtype=bool)
+    continues[1:] = (case[1:] == case[:-1]) & (np.abs(start[1:] - end[:-1]) < 1e-9)
+    first = np.flatnonzero(~continues)
+    last = np.append(first[1:] - 1, len(df) - 1)  # (pandas' last() would skip a missing end)
+    return pd.DataFrame(
+        {
+            "case": case[first],
+            "child": df["child"].to_numpy()[first],
+            "start_day": start[first],
+            "end_day": end[last],
+            "stays": last - first + 1,
+        }
+    )
+
+
+def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> dict[str, float]:
+    """Two of Danmarks Statistik's figures, per whole measured year and averaged over the years:
+    the share of the children in care on its first day who have left care by its last
+    (``care_left_within_year_share``), and the share of the children in care the whole year
+    whose placement type changed within it (``care_type_change_share``). Turning 18 is leaving."""
+    episodes = care_episodes(placements)
+    years = int(measured_days // DAYS_PER_YEAR + 1e-9)
+    if episodes.empty or years < 1:
+        return {"care_left_within_year_share": math.nan, "care_type_change_share": math.nan}
+    stays_start = placements["start_day"].to_numpy()
+    stays_case = placements["case"].to_numpy()
+    left, present, changed, all_year = 0, 0, 0, 0
+    start = episodes["start_day"].to_numpy()
+    end = episodes["end_day"].fillna(np.inf).to_numpy()
+    for k in range(years):
+        y0, y1 = k * DAYS_PER_YEAR, (k + 1) * DAYS_PER_YEAR
+        in_care = (start <= y0) & (end > y0)
+        present += int(in_care.sum())
+        left += int((in_care & (end <= y1)).sum())
+        whole = (start <= y0) & (end >= y1)
+        all_year += int(whole.sum())
+        cases = set(episodes.loc[whole, "case"].tolist())
+        new_stays = (stays_start > y0) & (stays_start < y1) & np.isin(stays_case, list(cases))
+        changed += len(set(stays_case[new_stays].tolist()))
+    return {
+        "care_left_within_year_share": left / present if present else math.nan,
+        "care_type_change_share": changed / all_year if all_year else math.nan,
+    }
 
 
 def _overlap_days(spells: pd.DataFrame, start: float, end: float) -> pd.Series:
@@ -216,6 +342,7 @@ def cost_indicators(costs: pd.DataFrame, measured_days: float) -> dict[str, floa
         "cost_total_per_year": float(by_step.sum() / years),
         "cost_placements_per_year": float(by_step.reindex([3, 4, 5]).fillna(0).sum() / years),
         "cost_interventions_per_year": float(by_step.reindex([1, 2]).fillna(0).sum() / years),
+        "cost_measures_per_year": float(measures / years),
         "cost_staff_per_year": float(by_step.get(0, 0.0) / years),
         "cost_implementation_per_year": float(by_step.get(-1, 0.0) / years),
         "cost_share_steps_1_2": float(by_step.reindex([1, 2]).fillna(0).sum() / measures) if measures else math.nan,

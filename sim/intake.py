@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.caseworkers import ACUTE, DEADLINE, work
+from sim.caseworkers import ACUTE, DEADLINE, HANDOVER_TASK, PRELIMINARY_TASK, work
 from sim.entities import INVESTIGATION_NOTIFICATION, PRELIMINARY
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def preliminary_assessment(m: Model, case: Case):
     priority = ACUTE if case.urgent else DEADLINE
     if m.desk:
         desk_worker = min(m.desk, key=lambda w: (len(w.queue), w.id))
-        yield desk_worker.do(s.hours.preliminary_assessment_hours, priority, case)
+        yield desk_worker.do(s.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
         m.first_contact(case, "desk")
         m.log(case, "preliminary_assessment", worker=desk_worker.id)
         if _screened_out(m, case):
@@ -27,17 +27,17 @@ def preliminary_assessment(m: Model, case: Case):
         yield m.env.timeout(s.intake.handover_delay_days)
         m.set_kind(case, INVESTIGATION_NOTIFICATION)
         if case.owner is not None:  # as work() does, without a nested generator (a hot path)
-            yield case.owner.do(s.intake.handover_hours, DEADLINE, case)
+            yield case.owner.do(s.intake.handover_hours, DEADLINE, case, None, HANDOVER_TASK)
         else:
-            yield from work(case, s.intake.handover_hours, DEADLINE)
+            yield from work(case, s.intake.handover_hours, DEADLINE, kind=HANDOVER_TASK)
         m.caseworker_contact(case)
         m.log(case, "handover")
         return True
     m.set_kind(case, PRELIMINARY)
     if case.owner is not None:
-        yield case.owner.do(s.hours.preliminary_assessment_hours, priority, case)
+        yield case.owner.do(s.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
     else:
-        yield from work(case, s.hours.preliminary_assessment_hours, priority)
+        yield from work(case, s.hours.preliminary_assessment_hours, priority, kind=PRELIMINARY_TASK)
     m.first_contact(case, "caseworker")
     m.caseworker_contact(case)
     m.log(case, "preliminary_assessment")

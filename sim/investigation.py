@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, work
+from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, INVESTIGATION_TASK, work
 from sim.entities import INVESTIGATION_APPLICATION
 
 if TYPE_CHECKING:
-    from sim.entities import Case, Child
+    from sim.entities import Case
     from sim.model import Model
 
 
@@ -34,20 +34,16 @@ def investigate(m: Model, case: Case):
         else:
             priority = FOLLOWUP  # due work, first come first served with follow-ups
         if case.owner is not None:  # as work() does, without a nested generator (a hot path)
-            yield case.owner.do(session_hours, priority, case, deadline - h.deadline_alarm_days)
+            yield case.owner.do(session_hours, priority, case, deadline - h.deadline_alarm_days, INVESTIGATION_TASK)
         else:
-            yield from work(case, session_hours, priority, escalate_day=deadline - h.deadline_alarm_days)
+            yield from work(case, session_hours, priority, deadline - h.deadline_alarm_days, INVESTIGATION_TASK)
     case.acute = False
     m.investigation_done(case)
-    return start_step(m, case.child)
+    case.seen_need = case.child.need
+    return start_step(case.seen_need)
 
 
-def start_step(m: Model, child: Child) -> int:
-    """The step the policy starts a child of this need on: the lowest that meets it, or,
-    with the policy's probability, one above (a conservative start)."""
-    need = child.need
-    if need <= 0:
-        return 0
-    if need < 5 and child.decision_draws.uniform() < m.scenario.policy.start_step_extra_probability:
-        return need + 1
-    return need
+def start_step(need: int) -> int:
+    """The step an investigation starts a child on: the lowest that meets the need it saw
+    (0 = close). One rule for every scenario (MODEL.md 3.3: normalisation)."""
+    return max(need, 0)

@@ -1,9 +1,17 @@
-"""The intervention ladder: moving a child between steps, follow-ups and reviews
-(MODEL.md 3.4 and 3.6).
+"""The intervention ladder: follow-ups, reviews and moves between steps (MODEL.md 3.4, 3.6
+and 3.10).
 
-Between follow-ups nothing changes on the ladder except through an acute event. At a
-follow-up the caseworker sees the need and moves the child to the step the policy picks.
-A move down needs a plan (hours); a move into kinship care needs a network search.
+One set of decision rules for every scenario. At a follow-up, or at a review forced by an
+acute event, the caseworker sees the child's need; between contacts the need is known only
+as it was at the last one. A move up happens at once: it is pressing. A case closes when
+the need seen is 0 and the child is home. A move down, and the planned move out of an
+institution, has to be *prepared*: a plan (hours of the caseworker) that must start before
+the next follow-up is due, or it is dropped and the child stays where it is. So overload
+shows up as inertia on the ladder, not only as late follow-ups.
+
+What a practice differs in (``scenario.practice``) is what a review sets out to do and which
+elements the way of working has; every element costs hours each time it is used. No
+scenario sets the probability that a decision is right.
 """
 
 from __future__ import annotations
@@ -12,7 +20,23 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, work
+from sim.caseworkers import (
+    ACUTE,
+    ACUTE_REVIEW_TASK,
+    DEADLINE,
+    DROPPED,
+    FOLLOWUP,
+    FOLLOWUP_TASK,
+    NETWORK_SEARCH_TASK,
+    OTHER,
+    PLACEMENT_TASK,
+    PLAN_TASK,
+    POLITICAL_REVIEW_TASK,
+    SECOND_CASEWORKER_TASK,
+    work,
+    work_by,
+)
+from sim.need import schedule_need_change
 
 if TYPE_CHECKING:
     from sim.entities import Case
@@ -21,6 +45,9 @@ if TYPE_CHECKING:
 KINSHIP, FOSTER, INSTITUTION = 3, 4, 5
 FIRST_PLACEMENT_STEP = KINSHIP
 ACUTE_CAUSE = "acute"
+SECOND_CASEWORKER_DAYS = 365.25
+"""Borås: two caseworkers share a foster placement in its first year (seed 003)."""
+PLAN_PRIORITY = {"due": FOLLOWUP, "when_time_allows": OTHER}
 
 
 def follow_ladder(m: Model, case: Case, start: int):
@@ -29,7 +56,7 @@ def follow_ladder(m: Model, case: Case, start: int):
     Between follow-ups the process waits; an acute event interrupts the wait and forces
     an immediate review. After each look at the child the review decides on the ladder.
     """
-    yield from move(m, case, start)
+    yield from move(m, case, start, "start")
     case.in_ladder = True
     env = m.env
     child = case.child
@@ -44,9 +71,10 @@ def follow_ladder(m: Model, case: Case, start: int):
                     raise
             finally:
                 case.waiting = False
-        if case.acute:
+        acute = case.acute
+        if acute:
             case.acute = False
-            yield from work(case, m.scenario.hours.acute_review_hours, ACUTE)
+            yield from work(case, m.scenario.hours.acute_review_hours, ACUTE, kind=ACUTE_REVIEW_TASK)
             m.log(case, "acute_review")
         else:
             # The follow-up visit. One that breaks the legal interval is as pressing as an
@@ -56,20 +84,29 @@ def follow_ladder(m: Model, case: Case, start: int):
             legal_day = case.last_followup_day + m.scenario.followup.legal_interval_days
             owner = case.owner
             if owner is not None:  # the common case, without a nested generator
-                yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day)
+                share = yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day, FOLLOWUP_TASK)
             else:
-                yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day)
+                share = yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day, FOLLOWUP_TASK)
             now = env._now
             m.followup_done(case, step, due, now)
             case.last_followup_day = now
             case.next_due_day = now + followup_interval_days(m, case, False)
-        # Nothing to decide when the need the caseworker sees calls for the step the child is
-        # on and no time limit has run out: the child stays. (``target_step`` equals the step
-        # exactly when the need does: a placed child whose need fell below placement has a
-        # target below its step.)
-        if child.need == child.step and (child.step != INSTITUTION or not _over_time_limit(m, case)):
+            if child.unsupported and share >= 1.0:
+                # The first full follow-up after a move down: the move is supported from now on.
+                child.unsupported = False
+                schedule_need_change(m, child)
+            if case.second is not None:
+                _second_caseworker_visit(m, case, now)
+            if now >= case.next_political_day:
+                _political_review(m, case, now)
+        need = child.need
+        case.seen_need = need
+        # Nothing to decide when the need seen calls for the step the child is on and no
+        # institution plan is due: the child stays.
+        if need == child.step and not _institution_plan_due(m, case):
+            case.over_served_reviews = 0
             continue
-        closed = yield from review(m, case)
+        closed = yield from review(m, case, acute)
         if closed:
             return
 
@@ -84,73 +121,137 @@ def followup_interval_days(m: Model, case: Case, first: bool) -> float:
     return schedule.every_days
 
 
-def target_step(m: Model, case: Case) -> int:
-    """The lowest step that meets the need the caseworker sees (0 = close); a child in a
-    placement goes home onto a support step before its case can close."""
-    need = case.child.need
-    if case.child.step >= FIRST_PLACEMENT_STEP and need < FIRST_PLACEMENT_STEP:
+def target_step(need: int, step: int) -> int:
+    """The lowest step that meets ``need`` (0 = close); a child in a placement goes home onto
+    a support step before its case can close."""
+    if step >= FIRST_PLACEMENT_STEP and need < FIRST_PLACEMENT_STEP:
         return max(need, 1)
     return need
 
 
-def review(m: Model, case: Case):
-    """Decide on the ladder after a follow-up or an acute review; returns True if closed."""
-    p = m.scenario.policy
+def review(m: Model, case: Case, acute: bool):
+    """Decide on the ladder after a look at the child (``case.seen_need``); returns True if the
+    case closed.
+
+    The same rule in every scenario: a need above what the step meets moves the child up at
+    once (after a planned move, only a rise since the move, or an acute event, does); a need
+    of 0 at home closes the case; a child over-served (at as many reviews in a row as the
+    practice waits for), or due for its institution plan, gets a plan, and moves when the
+    plan is done, if it started before the next follow-up was due.
+    """
     child = case.child
     step = child.step
-    target = target_step(m, case)
-    if target > step:
-        yield from move(m, case, target)
+    need = case.seen_need
+    ceiling = step if acute else max(step, case.accepted_need)
+    if need > ceiling:
+        case.over_served_reviews = 0
+        yield from move(m, case, target_step(need, step), "step_up")
         return False
-    over_limit = _over_time_limit(m, case)
-    if target == step and not over_limit:
-        return False
-    if not over_limit and child.decision_draws.uniform() >= p.step_down_probability:
-        m.log(case, "step_down_deferred")
-        return False
-    if target > 0:
-        # A move down needs a plan; closing a case at home needs none.
-        yield from work(case, m.scenario.hours.step_down_plan_hours, FOLLOWUP)
-        target = target_step(m, case)  # the plan took time: decide on the need as it is now
-    if over_limit:
-        target = min(target, FOSTER)
-    if target >= child.step:
-        if target > child.step:
-            yield from move(m, case, target)
-        return False
-    if target == 0:
+    if need == 0 and step < FIRST_PLACEMENT_STEP:
         m.close_case(case, "need_met")
         return True
-    yield from move(m, case, target)
+    practice = m.scenario.practice
+    planned = _institution_plan_due(m, case)
+    if not planned:
+        if target_step(need, step) >= step:
+            case.over_served_reviews = 0
+            return False
+        case.over_served_reviews += 1
+        if case.over_served_reviews < practice.step_down_after_reviews:
+            m.log(case, "step_down_deferred")
+            return False
+    share = yield from work_by(
+        m.env,
+        case,
+        m.scenario.hours.step_down_plan_hours,
+        PLAN_PRIORITY[practice.step_down_plan_priority],
+        case.next_due_day,
+        PLAN_TASK,
+    )
+    if share == DROPPED:
+        m.log(case, "plan_dropped")
+        return False
+    # The plan meets the family and the placement: decide on the need as it is now.
+    need = case.seen_need = child.need
+    step = child.step
+    if need == 0 and step < FIRST_PLACEMENT_STEP:
+        m.close_case(case, "need_met")
+        return True
+    target = target_step(need, step)
+    if planned:
+        target = min(target, FOSTER)
+    elif target > step:
+        case.over_served_reviews = 0
+        yield from move(m, case, target, "step_up")
+        return False
+    if target >= step:
+        return False
+    case.over_served_reviews = 0
+    yield from move(m, case, target, "planned_move" if planned else "step_down", max(need, target))
     return False
 
 
-def _over_time_limit(m: Model, case: Case) -> bool:
-    """Whether the child has been in the institution longer than the policy's limit."""
-    limit = m.scenario.policy.institution_time_limit_days
-    return case.child.step == INSTITUTION and limit is not None and m.env.now - case.step_start_day >= limit
+def _institution_plan_due(m: Model, case: Case) -> bool:
+    """Whether the child has been in the institution as long as the practice's plan aims at."""
+    days = m.scenario.practice.institution_plan_after_days
+    return case.child.step == INSTITUTION and days is not None and m.env._now - case.step_start_day >= days
 
 
-def move(m: Model, case: Case, target: int):
-    """Move the child to ``target``, searching the network first for a kinship placement."""
+def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | None = None):
+    """Move the child to ``target`` (a placement needs hours to arrange and match, and a
+    placement in kinship care a kinship placement that exists and is known). ``reason`` ends
+    the current spell; ``accepted_need`` is the need the new step was chosen for (the step
+    itself, unless a planned move accepted a higher need)."""
     child = case.child
-    p = m.scenario.policy
     if target == KINSHIP:
         if case.kinship_available is None:
-            # Whether to search the network is decided once per case; without a search no
-            # kinship placement is known.
-            case.kinship_available = False
-            if child.decision_draws.uniform() < p.network_search_probability:
-                yield from work(case, m.scenario.hours.network_search_hours, DEADLINE)
-                case.kinship_available = (
-                    child.decision_draws.uniform() < m.scenario.children.kinship_available_probability
-                )
-                m.log(case, "network_search")
+            yield from _look_for_kinship(m, case)
         if not case.kinship_available:
             target = FOSTER
     if target == child.step:
         return
     if target >= FIRST_PLACEMENT_STEP:
         priority = ACUTE if case.acute else DEADLINE
-        yield from work(case, m.scenario.hours.placement_hours, priority)
-    m.set_step(case, target)
+        hours = m.scenario.hours.placement_hours + m.scenario.practice.matching_hours
+        yield from work(case, hours, priority, kind=PLACEMENT_TASK)
+    m.set_step(case, target, reason)
+    case.accepted_need = target if accepted_need is None else accepted_need
+    if target == FOSTER and m.scenario.practice.second_caseworker_first_year_in_foster_care:
+        m.assign_second_caseworker(case)
+
+
+def _look_for_kinship(m: Model, case: Case):
+    """Whether a kinship or network placement exists for the child (drawn once per case), and
+    whether it is known: found by a network search, where the practice makes one before a
+    placement (hours), or else only if the network comes forward by itself."""
+    draws = case.child.decision_draws
+    c = m.scenario.children
+    exists = draws.uniform() < c.kinship_available_probability
+    comes_forward = draws.uniform() < c.network_comes_forward_probability  # drawn whatever the practice
+    case.kinship_available = False
+    if m.scenario.practice.network_search_before_placement:
+        yield from work(case, m.scenario.hours.network_search_hours, DEADLINE, kind=NETWORK_SEARCH_TASK)
+        m.log(case, "network_search")
+        case.kinship_available = exists
+    else:
+        case.kinship_available = exists and comes_forward
+
+
+def _second_caseworker_visit(m: Model, case: Case, now: float) -> None:
+    """The second caseworker visits the foster family with every follow-up of the first year."""
+    if case.child.step != FOSTER or now - case.step_start_day >= SECOND_CASEWORKER_DAYS:
+        m.release_second_caseworker(case)
+        return
+    case.second.do(m.followup_hours[FOSTER], FOLLOWUP, case, None, SECOND_CASEWORKER_TASK)
+
+
+def _political_review(m: Model, case: Case, now: float) -> None:
+    """The caseworker's report for the political review of a placement (a legal deadline)."""
+    every = m.scenario.practice.political_review_every_days
+    if every is None or case.child.step < FIRST_PLACEMENT_STEP:
+        case.next_political_day = float("inf")
+        return
+    while case.next_political_day <= now:
+        case.next_political_day += every
+    if case.owner is not None:
+        case.owner.do(m.scenario.hours.political_review_hours, DEADLINE, case, None, POLITICAL_REVIEW_TASK)

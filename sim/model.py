@@ -20,7 +20,7 @@ from simpy.events import NORMAL, URGENT, Timeout
 
 from sim.arrivals import applications, notifications
 from sim.cases import case_flow, stock_case_flow
-from sim.caseworkers import DEADLINE, Caseworkers, PooledWorker, TaskPool, Worker
+from sim.caseworkers import DEADLINE, RENOTIFICATION_TASK, TASK_KINDS, Caseworkers, PooledWorker, TaskPool, Worker
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
@@ -30,7 +30,7 @@ from sim.entities import (
     Case,
     Child,
 )
-from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, followup_interval_days
+from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
 from sim.need import schedule_need_change
 from sim.recorder import Recorder
 from sim.rng import Streams, index_for
@@ -51,6 +51,7 @@ EVENTS: tuple[str, ...] = (
     "acute_event",
     "acute_review",
     "step_down_deferred",
+    "plan_dropped",
     "network_search",
     "need_up",
     "need_down",
@@ -191,6 +192,7 @@ class Model:
             case.process = None
             case.child.case = None
             case.owner = None
+            case.second = None
             case.assigned = None
         for worker in [*self.caseworkers.workers, *self.desk]:
             worker.queue.clear()
@@ -206,11 +208,28 @@ class Model:
         rec = self.rec
         yield env.timeout(self.warmup_days)
         interval = self.scenario.run.snapshot_interval_days
+        reported: dict[int, list[float]] = {}  # task hours by kind of each caseworker at the last snapshot
+        first = True
         while True:
             now = env.now
             waiting = len(self.caseworkers.waiting)
+            kinds = len(TASK_KINDS)
+            period = [0.0] * kinds
+            standing_total = available = 0.0
             for w in self.caseworkers.workers:
-                rec.caseload.add(now, w.id, w.cases, w.points, len(w.queue), waiting)
+                before = reported.get(w.id) or [0.0] * kinds
+                done = list(w.hours_by_kind)
+                task_hours = sum(done) - sum(before)
+                for k in range(kinds):
+                    period[k] += done[k] - before[k]
+                reported[w.id] = done
+                rec.caseload.add(now, w.id, w.cases, w.points, len(w.queue), waiting, w.standing_hours, task_hours)
+                standing_total += w.standing_hours
+                available += w.case_hours_per_week
+            if not first:  # the hours of the week before this snapshot (none before measurement)
+                weeks = interval / 7.0
+                rec.hours.add(now, len(self.caseworkers.workers), available * weeks, standing_total * weeks, *period)
+            first = False
             for step in range(1, 6):
                 rec.ladder.add(now, step, self.on_step[step])
             yield env.timeout(interval)
@@ -315,31 +334,43 @@ class Model:
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
+        """The open cases a run starts with: per 1,000 children, by step and need (each count
+        rounded at random to whole cases), with the share whose need persists."""
         s = self.scenario
+        stock = s.initial_stock
         stream = self.rng.initial_stock
-        for step, count in enumerate(s.initial_stock.open_cases_on_step, start=1):
-            for _ in range(count):
-                age_years = s.children.age_min_years + stream.uniform() * (18 - s.children.age_min_years)
-                child = self._new_child(-age_years * DAYS_PER_YEAR, step, stream.uniform())
-                case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
-                case.kinship_available = True if step == FIRST_PLACEMENT_STEP else None
-                self.set_step(case, step)
-                case.spell_initial = True
-                case.step_start_day = case.last_followup_day = -stream.uniform() * DAYS_PER_YEAR
-                case.next_due_day = stream.uniform() * s.followup.schedule(step).every_days
-                case.process = self.env.process(stock_case_flow(self, case))
+        scale = s.municipality.children / 1000.0
+        for step, row in enumerate(stock.open_cases_per_1000_children, start=1):
+            for need, per_1000 in enumerate(row):
+                expected = per_1000 * scale
+                count = int(expected) + (stream.uniform() < expected - int(expected))
+                for _ in range(count):
+                    age_years = s.children.age_min_years + stream.uniform() * (18 - s.children.age_min_years)
+                    persistent = stream.uniform() < stock.persistent_share_by_step[step - 1]
+                    child = self._new_child(-age_years * DAYS_PER_YEAR, need, stream.uniform(), persistent)
+                    case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
+                    case.kinship_available = True if step == FIRST_PLACEMENT_STEP else None
+                    self.set_step(case, step)
+                    case.seen_need = need
+                    case.accepted_need = max(step, need)
+                    case.spell_initial = True
+                    case.step_start_day = case.last_followup_day = -stream.uniform() * DAYS_PER_YEAR
+                    case.next_due_day = stream.uniform() * s.followup.schedule(step).every_days
+                    if step >= FIRST_PLACEMENT_STEP and s.practice.political_review_every_days is not None:
+                        case.next_political_day = stream.uniform() * s.practice.political_review_every_days
+                    case.process = self.env.process(stock_case_flow(self, case))
 
     # ------------------------------------------------------------------ children and cases
 
-    def _new_child(self, birth_day: float, need: int, key_u: float) -> Child:
-        child = Child(self._next_child, birth_day, need, int(key_u * 9007199254740992.0))
+    def _new_child(self, birth_day: float, need: int, key_u: float, persistent: bool = False) -> Child:
+        child = Child(self._next_child, birth_day, need, int(key_u * 9007199254740992.0), persistent)
         self._next_child += 1
         return child
 
     def notified_child(self, u_known: float, u_pick: float) -> Child:
         """The child a new notification concerns: one seen before, or a new one."""
         c = self.scenario.children
-        age_u, need_u, key_u = self.rng.children.take(3)
+        age_u, need_u, key_u, persistent_u = self.rng.children.take(4)
         need = index_for(need_u, c.initial_need_probabilities)
         now = self.env._now
         pool = self.closed_children
@@ -355,7 +386,7 @@ class Model:
                 child.need = need
                 return child
         age_years = c.age_min_years + age_u * (c.age_max_years + 1 - c.age_min_years)
-        return self._new_child(now - age_years * DAYS_PER_YEAR, need, key_u)
+        return self._new_child(now - age_years * DAYS_PER_YEAR, need, key_u, persistent_u < c.persistent_need_share)
 
     def _new_case(self, child: Child, source: str, urgent: bool, screen_u: float) -> Case:
         case = Case(self._next_case, child, source, self.env._now, urgent, screen_u)
@@ -391,7 +422,7 @@ class Model:
         self.rec.notifications.add(nid, self.env._now, case.child.id, case.id, "notification", "joined_case")
         self.log(case, "notification_joined")
         if case.owner is not None:
-            case.owner.do(self.scenario.hours.renotification_hours, DEADLINE, case)
+            case.owner.do(self.scenario.hours.renotification_hours, DEADLINE, case, None, RENOTIFICATION_TASK)
         if case.child.need > case.child.step:
             self.raise_acute(case)
 
@@ -412,6 +443,7 @@ class Model:
         child = case.child
         if child.step:
             self.set_step(case, 0, reason)
+        self.release_second_caseworker(case)
         case.closed = True
         self.caseworkers.release(case)
         last = self.open_cases.pop()
@@ -472,6 +504,8 @@ class Model:
             self.on_step[old] -= 1
         if new:
             self.on_step[new] += 1
+        if old == FOSTER:
+            self.release_second_caseworker(case)
         child.step = new
         if new:
             placed, was_placed = new >= FIRST_PLACEMENT_STEP, old >= FIRST_PLACEMENT_STEP
@@ -486,12 +520,36 @@ class Model:
             case.next_due_day = now + followup_interval_days(self, case, first=True)
             self.set_kind(case, PLACEMENT if placed else INTERVENTION, new)
             self.log(case, "step_start")
+            if case.spell_entry:
+                every = self.scenario.practice.political_review_every_days
+                case.next_political_day = float("inf") if every is None else now + every
         if old >= FIRST_PLACEMENT_STEP and new < FIRST_PLACEMENT_STEP:
             child.returned_home_day = now
+            case.next_political_day = float("inf")
         if 0 < new < old:
+            # A move down: a higher risk of relapse for a while, and higher still until the
+            # first full follow-up after the move (MODEL.md 3.6).
             child.relapse_until_day = now + self.scenario.need.relapse_window_days
+            child.unsupported = True
+        elif new > old:
+            child.unsupported = False
         if new:
             schedule_need_change(self, child)
+
+    def assign_second_caseworker(self, case: Case) -> None:
+        """A second caseworker for the foster family in the placement's first year (Borås): the
+        district caseworker with the fewest points other than the owner carries its standing
+        hours and visits the family with every follow-up."""
+        workers = [w for w in self.caseworkers.workers if w is not case.owner] or self.caseworkers.workers
+        second = min(workers, key=lambda w: (w.points, w.id))
+        case.second = second
+        second.standing_hours += self.initial_scenario.ladder.foster.standing_hours_per_week
+
+    def release_second_caseworker(self, case: Case) -> None:
+        second = case.second
+        if second is not None:
+            second.standing_hours -= self.initial_scenario.ladder.foster.standing_hours_per_week
+            case.second = None
 
     # ------------------------------------------------------------------ records
 
@@ -539,6 +597,14 @@ class Model:
                 c.spell_replacement,
                 c.spell_initial,
             )
+            for c in self.open_cases
+            if c.child.step
+        ]
+
+    def end_stock(self) -> list[tuple]:
+        """The open cases on the ladder at the end of the run: step, need and persistence."""
+        return [
+            (c.id, c.child.id, c.child.step, c.child.need, c.child.persistent, c.step_start_day)
             for c in self.open_cases
             if c.child.step
         ]

@@ -14,21 +14,30 @@ if TYPE_CHECKING:
     from sim.model import Model
 
 MAX_NEED = 5
+PLACEMENT_NEED = 3
+"""The lowest need that calls for a placement: a persistent need persists at this level and above."""
 
 
 def need_rates_per_year(m: Model, child: Child) -> tuple[float, float]:
-    """(rise, fall) rates per year of the child's need, given its step now."""
+    """(rise, fall) rates per year of the child's need, given its step now.
+
+    At the top of the scale an unmet need cannot rise further: it escalates instead (a
+    placement that cannot hold the child breaks down), at the rate an unmet need rises.
+    """
     p = m.scenario.need
     step, need = child.step, child.need
     if step >= need:
         fall = p.improve_rate_per_year_when_met[step - 1] if step > 0 and need > 0 else 0.0
+        if child.persistent and need >= PLACEMENT_NEED:
+            fall *= m.scenario.children.persistent_improve_rate_factor
         rise = p.worsen_rate_per_year_met
     else:
         fall = p.improve_rate_per_year_unmet
         rise = p.worsen_rate_per_year_unmet
     if m.env._now < child.relapse_until_day:
-        rise += p.relapse_rate_per_year_after_step_down
-    if need >= MAX_NEED:
+        relapse = p.relapse_rate_per_year_after_step_down
+        rise += relapse * p.unsupported_relapse_factor if child.unsupported else relapse
+    if need >= MAX_NEED and step >= need:
         rise = 0.0
     return rise, fall
 
@@ -68,9 +77,17 @@ def _on_timeout(event) -> None:
 
 
 def _change(m: Model, child: Child, direction: int) -> None:
-    child.need += direction
     case = child.case
+    if direction > 0 and child.need >= MAX_NEED:
+        # An unmet need at the top of the scale: the placement breaks down, reported at once.
+        m.log(case, "acute_event")
+        m.raise_acute(case)
+        schedule_need_change(m, child)
+        return
+    child.need += direction
     m.log(case, "need_up" if direction > 0 else "need_down")
+    if direction < 0 and child.need <= child.step:
+        case.accepted_need = child.step  # the step meets the need again: a later rise is a rise
     if (
         direction > 0
         and child.need > child.step

@@ -7,6 +7,8 @@ from array import array
 import numpy as np
 import pandas as pd
 
+from sim.caseworkers import TASK_KINDS
+
 
 class Table:
     """Rows appended column by column; ``frame()`` builds the DataFrame.
@@ -101,5 +103,22 @@ class Recorder:
         )
         self.investigations = Table("case:i", "child:i", "source:s", "notified_day:f", "done_day:f")
         self.contacts = Table("case:i", "child:i", "notified_day:f", "first_contact_day:f", "by:s")
-        self.caseload = Table("time_days:f", "caseworker:i", "cases:i", "points:f", "task_queue:i", "waiting_list:i")
+        self.caseload = Table(
+            "time_days:f",
+            "caseworker:i",
+            "cases:i",
+            "points:f",
+            "task_queue:i",
+            "waiting_list:i",
+            "standing_hours_per_week:f",
+            "task_hours:f",
+        )
+        self.hours = Table(
+            "time_days:f",
+            "caseworkers:i",
+            "available_hours:f",
+            "standing_hours:f",
+            *(f"{kind}_hours:f" for kind in TASK_KINDS),
+        )
         self.ladder = Table("time_days:f", "step:i", "children:i")
+        self.stock = Table("case:i", "child:i", "step:i", "need:i", "persistent:b", "step_start_day:f")

@@ -19,7 +19,9 @@ TABLES: tuple[str, ...] = (
     "investigations",
     "contacts",
     "caseload",
+    "hours",
     "ladder",
+    "stock",
     "costs",
 )
 """The tables of a result, in the order they are written."""
@@ -42,7 +44,9 @@ class Result:
     investigations: pd.DataFrame
     contacts: pd.DataFrame
     caseload: pd.DataFrame
+    hours: pd.DataFrame
     ladder: pd.DataFrame
+    stock: pd.DataFrame
     costs: pd.DataFrame
     stats: dict = field(default_factory=dict)
     districts: pd.DataFrame | None = None  # one row of indicators per district, for a split municipality
@@ -63,6 +67,7 @@ def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children
     """The summary indicators of a set of tables (one replication, one or more districts)."""
     values: dict[str, float] = {}
     values.update(ind.caseload_indicators(tables["caseload"]))
+    values.update(ind.hours_indicators(tables["hours"]))
     values.update(
         ind.intake_indicators(
             tables["notifications"],
@@ -76,7 +81,9 @@ def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children
         ind.followup_indicators(tables["followups"], s.followup.on_time_grace_days, s.followup.legal_interval_days)
     )
     values.update(ind.placement_indicators(tables["placements"], end, children))
+    values.update(ind.care_turnover_indicators(tables["placements"], end))
     values.update(ind.cost_indicators(tables["costs"], end))
+    values.update(ind.decision_indicators(tables["events"], tables["spells"], end))
     served = (
         tables["events"]["child"].nunique()
         if "district" not in tables["events"]
@@ -128,7 +135,7 @@ def model_tables(m) -> dict[str, pd.DataFrame]:
     spells["left_truncated"] = spells["start_day"] < 0
     spells["step_name"] = spells["step"].map(lambda k: STEP_NAMES[k - 1])
     spells = spells.sort_values(["start_day", "child"], kind="stable").reset_index(drop=True)
-    placements = spells[spells["step"] >= 3].reset_index(drop=True)
+    placements = ind.stays(spells[spells["step"] >= 3])
     placements["placement_type"] = placements["step"].map(ind.PLACEMENT_TYPES)
 
     followups = rec.followups.frame(m.overdue_followups())
@@ -152,8 +159,12 @@ def model_tables(m) -> dict[str, pd.DataFrame]:
 
     caseload = rec.caseload.frame()
     caseload["time_days"] -= w
+    hours = rec.hours.frame()
+    hours["time_days"] -= w
     ladder = rec.ladder.frame()
     ladder["time_days"] -= w
+    stock = rec.stock.frame(m.end_stock())  # the open cases on the ladder when the run ends
+    stock["step_start_day"] -= w
     ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
 
     staff = [(day - w, caseworkers + desk) for day, caseworkers, desk in m.staff_timeline]
@@ -171,6 +182,8 @@ def model_tables(m) -> dict[str, pd.DataFrame]:
         "investigations": investigations,
         "contacts": contacts,
         "caseload": caseload,
+        "hours": hours,
         "ladder": ladder,
+        "stock": stock,
         "costs": costs,
     }

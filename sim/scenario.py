@@ -128,6 +128,22 @@ class Children(Section):
         0.5,
         description="Probability that a network search finds a suitable kinship or network placement (share, 0-1).",
     )
+    network_comes_forward_probability: Probability = Field(
+        0.0,
+        description="Probability that a suitable kinship or network placement comes forward by itself, "
+        "without a network search (share, 0-1, of the children for whom one exists).",
+    )
+    persistent_need_share: Probability = Field(
+        0.0,
+        description="Share of children whose need persists for years whatever is done (share, 0-1): "
+        "a need of theirs at placement level (3 or more) falls at need.improve_rate_per_year_when_met "
+        "times persistent_improve_rate_factor.",
+    )
+    persistent_improve_rate_factor: Probability = Field(
+        1.0,
+        description="Factor on the rate at which a met need falls, for a child whose need persists "
+        "(dimensionless, 0-1; 1 = no different from other children).",
+    )
 
     @model_validator(mode="after")
     def _vectors(self) -> Children:
@@ -162,6 +178,12 @@ class Need(Section):
     )
     relapse_window_days: NonNegative = Field(
         180.0, description="Days after a step down during which the relapse rate applies."
+    )
+    unsupported_relapse_factor: Annotated[float, Field(ge=1.0)] = Field(
+        1.0,
+        description="Factor on the relapse rate after a move down, from the move until the first "
+        "follow-up after it that is done with its full hours (dimensionless, >= 1): a move down without "
+        "the early follow-up carries a higher relapse risk (MODEL.md 3.6).",
     )
     acute_probability_when_unmet: Probability = Field(
         0.4,
@@ -223,26 +245,56 @@ class Followup(Section):
         return getattr(self, STEP_NAMES[number - 1])
 
 
-class Policy(Section):
-    start_step_extra_probability: Probability = Field(
-        0.0,
-        description="Probability that the investigation starts the child one step above the lowest "
-        "step that meets its need (conservative start; 0 = start low).",
+class Practice(Section):
+    """What a review sets out to do, and which elements a way of working has (MODEL.md 3.6 and
+    3.10). Every element costs caseworker hours each time it is used. None of these fields is
+    the probability that a decision is right: whether an intended move happens comes out of
+    the hours (a plan not started before the next follow-up is dropped) and the schedules."""
+
+    step_down_after_reviews: Annotated[int, Field(ge=1, le=6)] = Field(
+        1,
+        description="How many reviews in a row must find a child over-served (its step above the "
+        "lowest that meets the need seen) before a review sets out to prepare a move down "
+        "(count; 1 = at every review that finds it, the Swedish practice; 2 = wait and see).",
     )
-    step_down_probability: Probability = Field(
-        1.0,
-        description="Probability that a review which finds the need below the step moves the child "
-        "down (1 = down as soon as possible; lower = inertia).",
+    step_down_plan_priority: Literal["due", "when_time_allows"] = Field(
+        "due",
+        description="How urgent the plan of a move down is in the caseworker's queue: 'due' work, "
+        "first come first served with follow-ups, or 'when_time_allows', after every other task. "
+        "Either way a plan not started before the next follow-up is due is dropped.",
     )
-    institution_time_limit_days: Positive | None = Field(
+    institution_plan_after_days: Positive | None = Field(
         None,
-        description="Days after which a review moves a child out of the institution to foster care "
-        "even if the need has not fallen (none = no limit).",
+        description="Days into an institution stay after which a review plans a move to a receiving "
+        "placement (foster care or lower) whatever the need seen: an aim that triggers a plan (hours and "
+        "a receiving placement), not a forced move (none = no such plan).",
     )
-    network_search_probability: Probability = Field(
-        0.2,
-        description="Probability that a network search is made before a placement whose need "
-        "kinship care could meet (1 = systematic).",
+    network_search_before_placement: bool = Field(
+        False,
+        description="Whether the family network is searched (hours) before a placement that kinship "
+        "care could meet; without a search, kinship care is used only when the network comes forward "
+        "by itself (children.network_comes_forward_probability).",
+    )
+    matching_hours: NonNegative = Field(
+        0.0,
+        description="Extra caseworker hours spent matching each new placement to the child, on top "
+        "of hours.placement_hours (hours).",
+    )
+    second_caseworker_first_year_in_foster_care: bool = Field(
+        False,
+        description="Whether a second caseworker follows the foster family in the first year of a "
+        "foster placement: the standing hours and every follow-up visit of the step again, for a "
+        "second caseworker.",
+    )
+    political_review_every_days: Positive | None = Field(
+        None,
+        description="Days between the political reviews of every placement (a report by the "
+        "caseworker, hours.political_review_hours each; none = no such review).",
+    )
+    early_support_when_screened_out: bool = Field(
+        False,
+        description="Whether a notified child with a need whom the preliminary assessment would "
+        "screen out is offered early preventive support (step 1, with the team partners) instead.",
     )
 
 
@@ -340,6 +392,9 @@ class Hours(Section):
     step_down_plan_hours: NonNegative = Field(6.0, description="Hours to plan a move down the ladder.")
     acute_review_hours: NonNegative = Field(4.0, description="Hours of a review forced by an acute event.")
     renotification_hours: NonNegative = Field(1.0, description="Hours to handle a notification on an open case.")
+    political_review_hours: NonNegative = Field(
+        2.0, description="Hours of the caseworker's report for one political review of a placement."
+    )
     standing_hours_per_week_preliminary: NonNegative = Field(
         0.2, description="Standing caseworker hours per week of a case in preliminary assessment."
     )
@@ -355,16 +410,28 @@ class Hours(Section):
 
 
 class InitialStock(Section):
-    open_cases_on_step: list[Annotated[int, Field(ge=0)]] = Field(
-        default_factory=lambda: [0, 0, 0, 0, 0],
-        description="Open cases on steps 1..5 when the run starts (counts); all zero = start empty.",
+    open_cases_per_1000_children: list[list[NonNegative]] = Field(
+        default_factory=lambda: [[0.0] * 6 for _ in range(5)],
+        description="Open cases when the run starts, per 1,000 children of the municipality, by step "
+        "(5 rows: steps 1..5) and the child's need (6 columns: need 0..5); all zero = start empty. "
+        "Scaled to the municipality's children (cases, rounded at random to whole cases).",
+    )
+    persistent_share_by_step: list[Probability] = Field(
+        default_factory=lambda: [0.0] * 5,
+        description="Share of the initial cases on each step (5 values: steps 1..5) whose child's need persists.",
     )
 
     @model_validator(mode="after")
-    def _five(self) -> InitialStock:
-        if len(self.open_cases_on_step) != 5:
-            raise ValueError("open_cases_on_step: must have 5 values (steps 1..5)")
+    def _shape(self) -> InitialStock:
+        rows = self.open_cases_per_1000_children
+        if len(rows) != 5 or any(len(row) != 6 for row in rows):
+            raise ValueError("open_cases_per_1000_children: must have 5 rows (steps 1..5) of 6 values (need 0..5)")
+        if len(self.persistent_share_by_step) != 5:
+            raise ValueError("persistent_share_by_step: must have 5 values (steps 1..5)")
         return self
+
+    def empty(self) -> bool:
+        return not any(any(row) for row in self.open_cases_per_1000_children)
 
 
 class Implementation(Section):
@@ -381,7 +448,7 @@ class Transition(Section):
     at_years: NonNegative = Field(..., description="Years after measurement began when the new way of working starts.")
     to: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and policy apply from then on: a file relative to "
+        description="The scenario whose staffing, organisation and practice apply from then on: a file relative to "
         "this one, or a shipped scenario's name. Municipality, children and need dynamics stay this scenario's.",
     )
     hiring_ramp_years: NonNegative = Field(
@@ -397,7 +464,7 @@ class District(Section):
     share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(..., description="Share of the municipality's children.")
     scenario: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and policy the district follows: a file relative to "
+        description="The scenario whose staffing, organisation and practice the district follows: a file relative to "
         "this one, or a shipped scenario's name.",
     )
     caseworkers: Annotated[int, Field(gt=0)] | None = Field(
@@ -423,7 +490,7 @@ class Scenario(BaseModel):
     need: Need = Field(default_factory=Need)
     ladder: Ladder
     followup: Followup
-    policy: Policy = Field(default_factory=Policy)
+    practice: Practice = Field(default_factory=Practice)
     assignment: Assignment = Field(default_factory=Assignment)
     intake: Intake = Field(default_factory=Intake)
     staffing: Staffing
@@ -435,9 +502,20 @@ class Scenario(BaseModel):
     )
     districts: list[District] = Field(
         default_factory=list,
-        description="Split the municipality into districts, each with its own staffing and policy, sharing nothing "
+        description="Split the municipality into districts, each with its own staffing and practice, sharing nothing "
         "but the placement market (optional; none = one district).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_policy_section(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "policy" in data:
+            raise ValueError(
+                "policy: the [policy] section and its probabilities were removed in welfare-sim 0.2 (a "
+                "scenario no longer sets how often a decision is right); describe the way of working in "
+                "[practice] (see docs/model.md)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _districts_add_up(self) -> Scenario:
@@ -650,16 +728,18 @@ def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: t
             if district.desk_staff is not None
             else max(1, round(target.intake.desk_staff * district.share))
         )
-        stock = [round(n * district.share) for n in target.initial_stock.open_cases_on_step]
         overrides = {
             "name": f"{scenario.name}.{district.name}",
             "municipality.children": max(1, round(children * district.share)),
             "staffing.caseworkers": caseworkers,
             "intake.desk_staff": desk if target.intake.desk else 0,
-            "initial_stock.open_cases_on_step": stock,
         }
         data = target.model_dump()
         data["run"] = scenario.run.model_dump()  # one clock for the whole municipality
+        # Every district starts from the municipality's state (its initial stock per 1,000
+        # children), not from the steady state of the practice it follows: a pilot starts
+        # where the municipality is and changes from there.
+        data["initial_stock"] = scenario.initial_stock.model_dump()
         data["name"] = overrides.pop("name")
         local = Scenario.model_validate(data).with_overrides(**overrides)
         districts.append(district.model_copy(update={"target": local}))

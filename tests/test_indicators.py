@@ -125,3 +125,89 @@ def test_costs_split_spells_over_the_years_they_cover():
     assert out["cost_total_per_year"] == pytest.approx((2 * DAYS_PER_YEAR + 200 + 400) / 2)
     assert out["cost_share_step_5"] == pytest.approx(200 / (2 * DAYS_PER_YEAR + 200))
     assert out["cost_share_steps_1_2"] == pytest.approx(2 * DAYS_PER_YEAR / (2 * DAYS_PER_YEAR + 200))
+
+
+def test_the_restricted_mean_is_the_area_under_the_kaplan_meier_curve():
+    from sim.indicators import km_restricted_mean
+
+    # 2, 3+, 4, 4, 5+, 7: S = 1 on [0,2), 5/6 on [2,4), 5/12 on [4,7), then 0
+    expected = 2 * 1 + 2 * 5 / 6 + 3 * 5 / 12
+    assert km_restricted_mean([2, 3, 4, 4, 5, 7], [True, False, True, True, False, True]) == pytest.approx(expected)
+    # without censoring it is the plain mean
+    assert km_restricted_mean([1.0, 2.0, 6.0], [True, True, True]) == pytest.approx(3.0)
+    assert math.isnan(km_restricted_mean([], []))
+
+
+def _spell(case, step, start, end, child=None):
+    return {
+        "child": case if child is None else child,
+        "case": case,
+        "step": step,
+        "start_day": start,
+        "end_day": end,
+        "end_reason": "censored" if end is None else "moved",
+        "censored": end is None,
+        "duration_days": (1000.0 if end is None else end) - start,
+    }
+
+
+def test_consecutive_spells_on_one_step_are_one_stay_and_other_spells_stay_apart():
+    from sim.indicators import stays
+
+    spells = pd.DataFrame(
+        [
+            _spell(1, 5, 0.0, 100.0),
+            _spell(1, 5, 100.0, 250.0),  # the same institution stay, split by an administrative event
+            _spell(1, 4, 250.0, 300.0),  # a move to foster care ends the stay
+            _spell(1, 5, 300.0, None),  # and a new institution stay begins
+            _spell(2, 5, 50.0, 80.0),  # another case
+        ]
+    )
+    out = stays(spells).sort_values(["case", "start_day"]).reset_index(drop=True)
+    assert out[["case", "step", "start_day"]].values.tolist() == [
+        [1, 5, 0.0],
+        [1, 4, 250.0],
+        [1, 5, 300.0],
+        [2, 5, 50.0],
+    ]
+    assert out["end_day"].iloc[0] == 250.0 and out["duration_days"].iloc[0] == 250.0
+    assert bool(out["censored"].iloc[2]) and math.isnan(out["end_day"].iloc[2])
+
+
+def test_care_turnover_counts_leavers_of_the_first_day_and_type_changes_of_children_in_care_all_year():
+    from sim.indicators import care_turnover_indicators
+
+    y = DAYS_PER_YEAR
+    placements = pd.DataFrame(
+        [
+            _spell(1, 4, -100.0, None),  # in care all year, no change
+            _spell(2, 5, -100.0, 100.0),  # in care all year, changes type within it
+            _spell(2, 4, 100.0, None),
+            _spell(3, 4, -50.0, 200.0),  # in care on day 0, leaves within the year
+            _spell(4, 4, 10.0, None),  # enters during the year: in neither count
+            _spell(5, 3, -30.0, 0.5 * y),  # in care on day 0, changes type, then leaves
+            _spell(5, 4, 0.5 * y, 0.6 * y),
+        ]
+    )
+    out = care_turnover_indicators(placements, y)
+    # on day 0 in care: cases 1, 2, 3, 5; left by the end: 3 and 5
+    assert out["care_left_within_year_share"] == pytest.approx(2 / 4)
+    # in care all year: cases 1 and 2; changed type: 2
+    assert out["care_type_change_share"] == pytest.approx(1 / 2)
+
+
+def test_utilisation_is_standing_and_task_hours_over_the_casework_hours_available():
+    from sim.caseworkers import TASK_KINDS
+    from sim.indicators import hours_indicators
+
+    row = {"time_days": 7.0, "caseworkers": 2, "available_hours": 60.0, "standing_hours": 18.0}
+    row.update({f"{kind}_hours": 0.0 for kind in TASK_KINDS})
+    row["followup_hours"] = 24.0
+    row["step_down_plan_hours"] = 6.0
+    hours = pd.DataFrame([row, {**row, "time_days": 14.0}])
+    out = hours_indicators(hours)
+    assert out["caseworker_utilisation"] == pytest.approx(0.8)
+    assert out["hours_share_standing"] == pytest.approx(0.3)
+    assert out["hours_share_followup"] == pytest.approx(0.4)
+    assert out["hours_share_step_down_plan"] == pytest.approx(0.1)
+    assert out["hours_share_investigation"] == 0.0
