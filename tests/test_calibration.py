@@ -1,11 +1,13 @@
-"""The calibrated shipped scenarios reproduce the figures of MODEL.md section 5 (issue 6).
+"""The calibrated shipped scenarios reproduce the Danish figures of MODEL.md section 5 that
+``scripts/calibrate.py`` fits them to (issue 10).
 
-The Danish baseline and the Swedish model run ``REPLICATIONS`` replications of ``YEARS``
-measured years each (after the scenarios' own warm-up, from their own initial stock), with
-common random numbers from seed 1 (the validation document's seed; ``scripts/calibrate.py``
-calibrates on another seed, so this is a check on fresh random numbers). The indicators are
-derived as ``sim.validation`` derives them and held to ``sim.validation.CHECKS``, so this test
-and ``docs/VALIDATION.md`` agree on what is checked.
+The Danish baseline runs ``REPLICATIONS`` replications of ``YEARS`` measured years each (after
+its own warm-up, from its own initial stock), with common random numbers from seed 1 (the
+validation document's seed; ``scripts/calibrate.py`` calibrates on another seed, so this is a
+check on fresh random numbers). The indicators are derived as ``sim.validation`` derives them
+and held to the *fitted* ``sim.validation.CHECKS``, so this test and ``docs/VALIDATION.md`` agree
+on what is checked. The out-of-sample checks (the Swedish model's) are reported in the document,
+pass or fail; holding them here would make them targets.
 
 Tolerance, and why: with a handful of short replications the simulated mean carries sampling
 error, so a check passes here when the 99 % confidence interval of the simulated mean (Student
@@ -14,7 +16,7 @@ are evidence, at the 1 % level, that the scenario's long-run mean lies outside t
 validation document (10 replications of the scenarios' own 10 years) holds the mean itself to
 the range.
 
-Checks the mechanism parameters cannot honestly meet are listed in ``sim.validation.NOT_MET``
+Fitted checks the calibration cannot honestly meet are listed in ``sim.validation.NOT_MET``
 with the reason (the validation document prints it); they are left out of the tolerance test,
 and held instead to what the reason claims: close to the range, not in it by far.
 """
@@ -26,7 +28,7 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.stats import mean_ci
-from sim.validation import BASELINE, CHECKS, NOT_MET, SWEDISH, _derived
+from sim.validation import BASELINE, CHECKS, NOT_MET, _derived
 
 REPLICATIONS = 8
 YEARS = 6.0
@@ -38,7 +40,7 @@ CONFIDENCE = 0.99
 def replications() -> pd.DataFrame:
     rows = []
     children = {}
-    for name in (BASELINE, SWEDISH):
+    for name in (BASELINE,):
         scenario = load_scenario(name)
         children[name] = scenario.municipality.children
         for r in range(REPLICATIONS):
@@ -50,7 +52,11 @@ def replications() -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "check",
-    [pytest.param(c, id=f"{c.scenario}-{c.indicator}") for c in CHECKS if (c.scenario, c.indicator) not in NOT_MET],
+    [
+        pytest.param(c, id=f"{c.scenario}-{c.indicator}")
+        for c in CHECKS
+        if c.fitted and (c.scenario, c.indicator) not in NOT_MET
+    ],
 )
 def test_the_calibrated_scenarios_meet_the_observed_figures(replications, check):
     values = replications.loc[replications["scenario"] == check.scenario, check.indicator]
@@ -101,30 +107,30 @@ def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
     path = tmp_path / "danish_baseline.toml"
     shutil.copy(shipped_scenarios_dir() / "danish_baseline.toml", path)
     before = path.read_text(encoding="utf-8").splitlines()
-    calibrate.set_toml_value(path, "policy", "step_down_probability", 0.33, "calibrated: a test")
-    # a key the section has a note for but no value (no time limit in the Danish practice)
-    calibrate.set_toml_value(path, "policy", "institution_time_limit_days", 365.0, "calibrated: another test")
+    calibrate.set_toml_value(path, "practice", "step_down_after_reviews", 3, "calibrated: a test")
+    # a key the section has a note for but no value (no institution plan in the Danish practice)
+    calibrate.set_toml_value(path, "practice", "institution_plan_after_days", 365.0, "calibrated: another test")
     after = path.read_text(encoding="utf-8").splitlines()
 
     diff = list(difflib.ndiff(before, after))
     removed = sorted(line[2:] for line in diff if line.startswith("- "))
     added = sorted(line[2:] for line in diff if line.startswith("+ "))
     assert [line.split(" = ")[0] for line in removed] == [
-        "source.institution_time_limit_days",
-        "source.step_down_probability",
-        "step_down_probability",
+        "source.institution_plan_after_days",
+        "source.step_down_after_reviews",
+        "step_down_after_reviews",
     ]
     assert added == sorted(
         [
-            'source.institution_time_limit_days = "calibrated: another test"',
-            'source.step_down_probability = "calibrated: a test"',
-            "institution_time_limit_days = 365.0",
-            "step_down_probability = 0.33",
+            'source.institution_plan_after_days = "calibrated: another test"',
+            'source.step_down_after_reviews = "calibrated: a test"',
+            "institution_plan_after_days = 365.0",
+            "step_down_after_reviews = 3",
         ]
     )
     scenario = load_scenario(path)
-    assert scenario.policy.step_down_probability == 0.33
-    assert scenario.policy.institution_time_limit_days == 365.0
-    assert scenario.policy.source["step_down_probability"] == "calibrated: a test"
-    assert scenario.policy.source["institution_time_limit_days"] == "calibrated: another test"
+    assert scenario.practice.step_down_after_reviews == 3
+    assert scenario.practice.institution_plan_after_days == 365.0
+    assert scenario.practice.source["step_down_after_reviews"] == "calibrated: a test"
+    assert scenario.practice.source["institution_plan_after_days"] == "calibrated: another test"
     assert [f.name for f in tmp_path.iterdir()] == [path.name]  # the temporary file was renamed, none left
