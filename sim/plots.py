@@ -627,6 +627,68 @@ def plot_transitions(data: RunData) -> Figure:
     return fig
 
 
+# ----------------------------------------------------------------------------- caseworker hours
+
+HOURS_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("standing", "standing hours of open cases", "#bdbdbd"),
+    ("followup", "follow-up visits", "#225ea8"),
+    ("second_caseworker", "second caseworker (foster care)", "#41b6c4"),
+    ("step_down_plan", "plans of moves down", "#7fcdbb"),
+    ("placement", "arranging and matching placements", "#081d58"),
+    ("network_search", "network searches", "#c7e9b4"),
+    ("political_review", "political reviews", "#CC79A7"),
+    ("preliminary_assessment", "preliminary assessments", "#E69F00"),
+    ("handover", "handovers from the intake desk", "#F0E442"),
+    ("investigation", "investigations", "#D55E00"),
+    ("acute_review", "acute reviews", "#b2182b"),
+    ("renotification", "notifications on open cases", "#8c510a"),
+    ("other", "other", "#000000"),
+)
+"""(kind, label, colour) of caseworker hours, in the order they are stacked."""
+
+
+def plot_utilisation(data: RunData) -> Figure:
+    """Caseworker utilisation: the share of the district caseworkers' casework hours used,
+    stacked by kind of work (standing hours of the open cases first), one bar per scenario
+    (mean over replications), with the casework hours available at 100 %."""
+    reps = data.replications
+    colors = scenario_colors(data.scenarios)
+    n_rep = int(reps.groupby("scenario")["replication"].nunique().max()) if len(reps) else 1
+    fig = _figure(12.0, 1.6 + 0.7 * len(data.scenarios))
+    ax = fig.subplots()
+    fig.suptitle(f"Caseworker hours: the share of casework hours used, by kind of work ({_replications_text(n_rep)})")
+    y = np.arange(len(data.scenarios))[::-1]
+    for kind, label, color in HOURS_KINDS:
+        column = f"hours_share_{kind}"
+        if column not in reps or not (reps[column].fillna(0) > 0).any():
+            continue
+        left = np.zeros(len(data.scenarios))
+        for i, name in enumerate(data.scenarios):
+            rows = reps[reps["scenario"] == name]
+            previous = [f"hours_share_{k}" for k, _, _ in HOURS_KINDS[: [k for k, _, _ in HOURS_KINDS].index(kind)]]
+            left[i] = 100 * sum(rows[c].mean() for c in previous if c in rows)
+        widths = [100 * reps.loc[reps["scenario"] == name, column].mean() for name in data.scenarios]
+        ax.barh(y, widths, left=left, color=color, edgecolor="white", linewidth=0.5, label=label)
+    for i, name in enumerate(data.scenarios):
+        total = 100 * reps.loc[reps["scenario"] == name, "caseworker_utilisation"].mean()
+        ax.text(total + 1, y[i], f"{total:.0f} %", va="center", fontsize="small")
+    ax.axvline(100.0, color="black", linestyle="--", linewidth=1.0, label="casework hours available")
+    ax.set_yticks(y, labels=data.scenarios)
+    for tick, name in zip(ax.get_yticklabels(), data.scenarios):
+        tick.set_color(colors[name])
+        tick.set_fontweight("bold")
+    ax.set_xlabel("share of the caseworkers' casework hours (%)")
+    ax.set_xlim(0, max(110.0, 100 * float(reps["caseworker_utilisation"].max()) + 12))
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.35 if len(data.scenarios) < 3 else -0.2),
+        ncol=4,
+        fontsize="small",
+        frameon=False,
+    )
+    return fig
+
+
 # ----------------------------------------------------------------------------- all figures
 
 ALL_FIGURES: dict[str, Callable[[RunData], Figure]] = {
@@ -635,6 +697,7 @@ ALL_FIGURES: dict[str, Callable[[RunData], Figure]] = {
     "ladder": plot_ladder,
     "followup_delay": plot_followup_delay,
     "costs": plot_costs,
+    "utilisation": plot_utilisation,
     "transitions": plot_transitions,
 }
 """Every figure, by file name, in the order of the report."""

@@ -5,18 +5,19 @@ uncertain parameters, ranked.
 ``docs/VALIDATION.md``) screens the parameters whose value the scenario files mark as our
 own (``assumption: ...``) or tuned (``calibrated: ...``) with the method of Morris (SALib).
 
-**Parameters.** :data:`PARAMETERS` is a curated list of twelve such parameters, the ones
-that plausibly matter: need dynamics, relapse, the Danish policy probabilities, the
-availability of kinship care, task hours and the unit costs that are assumptions. Each is
-a *factor* on the scenario's own value, drawn from a stated range (``0.7`` to ``1.3``:
-±30 %); a probability is clipped to 1 and, more generally, a value to the field's upper
-bound. A parameter may name several fields (every step's follow-up hours, the improvement
-rates of steps 1-4: a list field is perturbed element by element): one factor multiplies
-them all. A factor applies to every scenario whose note for the field starts with
-``assumption:`` or ``calibrated:``; a scenario that takes the field from a source keeps its
-value (the Swedish model's policy probabilities are its definition, so the policy
-parameters vary the Danish baseline only). :func:`check_parameters` refuses a parameter
-that the baseline does not mark as uncertain.
+**Parameters.** :data:`PARAMETERS` is a curated list of sixteen such parameters, the ones
+that plausibly matter: need dynamics, persistence, relapse and its support, the availability
+of kinship care, task and standing hours, the Swedish practice's own hours (matching), its
+schedules and its institution plan as a municipality keeps them, and the unit costs that are
+assumptions. Each is a *factor* on the scenario's own value, drawn from a stated range
+(``0.7`` to ``1.3``: ±30 %); a value is clipped to the field's bounds (a probability to 1).
+A parameter may name several fields (every step's follow-up hours, the improvement rates of
+steps 1-4: a list field is perturbed element by element): one factor multiplies them all. A
+factor applies to every scenario whose note for the field starts with ``assumption:`` or
+``calibrated:``, and to the scenarios a parameter names in ``sourced_in`` whatever the note
+(the Swedish schedules and institution plan come from the sources, but how closely a
+municipality keeps them is uncertain); elsewhere a value taken from a source stays.
+:func:`check_parameters` refuses a parameter that applies nowhere.
 
 **Design.** ``r`` Morris trajectories (SALib ``morris.sample``, 4 levels, seeded) of
 ``k + 1`` points each: ``r (k + 1)`` points, each run for the Danish baseline and for the
@@ -83,6 +84,9 @@ class Uncertain:
     low: float
     high: float
     why: str
+    sourced_in: tuple[str, ...] = ()
+    """Scenarios in which the factor applies even where a source gives the value: the practice
+    as a municipality keeps it, not as it is written (the Swedish schedules and aims)."""
 
 
 def _steps(template: str, steps: Sequence[str] = ("early_support", "home_support", "kinship", "foster", "institution")):
@@ -102,8 +106,15 @@ PARAMETERS: tuple[Uncertain, ...] = (
         tuple(f"need.improve_rate_per_year_when_met[{i}]" for i in range(4)),
         0.7,
         1.3,
-        "±30 % on steps 1-4 together (steps 3-4 calibrated against placed children and time in care); "
-        "step 5 stays within the seed's 'within about 6 months'",
+        "±30 % on steps 1-4 together (steps 3-4 calibrated on the Danish figures); step 5 stays within the "
+        "seed's 'within about 6 months'",
+    ),
+    Uncertain(
+        "children.persistent_need_share",
+        ("children.persistent_need_share",),
+        0.7,
+        1.3,
+        "±30 %: calibrated on the Danish turnover of children in care",
     ),
     Uncertain(
         "need.relapse_rate_per_year_after_step_down",
@@ -113,25 +124,18 @@ PARAMETERS: tuple[Uncertain, ...] = (
         "±50 %: the risk after a step down is the least known of the dynamics",
     ),
     Uncertain(
+        "need.unsupported_relapse_factor",
+        ("need.unsupported_relapse_factor",),
+        0.5,
+        1.5,
+        "×0.5-1.5 of 2 (clipped at 1): how much a move down without its early follow-up raises the relapse risk",
+    ),
+    Uncertain(
         "need.acute_probability_when_unmet",
         ("need.acute_probability_when_unmet",),
         0.5,
         1.5,
         "±50 %: how often school, police or the placement report a rise at once",
-    ),
-    Uncertain(
-        "policy.step_down_probability",
-        ("policy.step_down_probability",),
-        0.6,
-        1.4,
-        "±40 %: the Danish inertia (the Swedish model steps down always, from a source)",
-    ),
-    Uncertain(
-        "policy.network_search_probability",
-        ("policy.network_search_probability",),
-        0.5,
-        1.5,
-        "±50 %: calibrated to under 1 in 20 kinship placements (Swedish: always, from a source)",
     ),
     Uncertain(
         "children.kinship_available_probability",
@@ -152,14 +156,45 @@ PARAMETERS: tuple[Uncertain, ...] = (
         _steps("ladder.{}.followup_hours"),
         0.7,
         1.3,
-        "±30 % on every step together: hours of a follow-up visit",
+        "±30 % on every step together: hours of a follow-up visit (the Swedish practice's contact)",
     ),
     Uncertain(
-        "ladder.kinship.cost_dkk_per_year",
-        ("ladder.kinship.cost_dkk_per_year",),
+        "ladder.*.standing_hours_per_week",
+        _steps("ladder.{}.standing_hours_per_week"),
         0.7,
         1.3,
-        "±30 %: no public unit cost of kinship care",
+        "±30 % on every step together: the weekly hours an open case costs before any visit",
+    ),
+    Uncertain(
+        "hours.step_down_plan_hours",
+        ("hours.step_down_plan_hours",),
+        0.5,
+        1.5,
+        "±50 %: hours of the plan of a move down",
+    ),
+    Uncertain(
+        "practice.matching_hours",
+        ("practice.matching_hours",),
+        0.5,
+        1.5,
+        "±50 %: the Swedish practice's extra hours matching a placement (none in the Danish practice)",
+    ),
+    Uncertain(
+        "followup.*.every_days (Swedish schedule as kept)",
+        _steps("followup.{}.every_days"),
+        0.75,
+        1.5,
+        "×0.75-1.5: the Swedish schedules as a municipality keeps them, not as written (the Danish booking "
+        "at 24 weeks, an assumption, varies too)",
+        sourced_in=(SWEDISH,),
+    ),
+    Uncertain(
+        "practice.institution_plan_after_days",
+        ("practice.institution_plan_after_days",),
+        0.7,
+        1.3,
+        "±30 %: when the Swedish practice plans the move out of an institution (the aim is about 6 months)",
+        sourced_in=(SWEDISH,),
     ),
     Uncertain(
         "ladder.steps_1_2.cost_dkk_per_year",
@@ -205,8 +240,14 @@ def _field_info(path: str):
 
 def _upper_bound(path: str) -> float | None:
     info = _field_info(path)
-    bounds = [m.le for m in getattr(info, "metadata", ()) if hasattr(m, "le")]
+    bounds = [m.le for m in getattr(info, "metadata", ()) if getattr(m, "le", None) is not None]
     return min(bounds) if bounds else None
+
+
+def _lower_bound(path: str) -> float | None:
+    info = _field_info(path)
+    bounds = [m.ge for m in getattr(info, "metadata", ()) if getattr(m, "ge", None) is not None]
+    return max(bounds) if bounds else None
 
 
 def note(scenario, path: str) -> str:
@@ -234,14 +275,27 @@ def value_at(scenario, path: str):
     return node if index is None else node[index]
 
 
-def check_parameters(parameters: Sequence[Uncertain], baseline) -> None:
+def applies(parameter: Uncertain, scenario, path: str) -> bool:
+    """Whether the parameter's factor applies to the field at ``path`` of ``scenario``: the
+    scenario marks it uncertain, or the parameter varies it there whatever the note."""
+    if scenario.name in parameter.sourced_in:
+        try:
+            return value_at(scenario, path) is not None
+        except (AttributeError, IndexError, TypeError):
+            return False
+    return is_uncertain(scenario, path)
+
+
+def check_parameters(parameters: Sequence[Uncertain], baseline, others: Sequence = ()) -> None:
     """Raise :class:`SensitivityError` unless every parameter names numeric fields that the
-    baseline marks as uncertain, with a range ``0 < low < high``, and no two share a name."""
+    baseline marks as uncertain (or that the scenarios it is ``sourced_in`` have), with a range
+    ``0 < low < high``, and no two share a name."""
     names = [p.name for p in parameters]
     if len(parameters) < 2:
         raise SensitivityError("parameters: at least two are needed")
     if len(set(names)) < len(names):
         raise SensitivityError("parameters: two parameters have the same name")
+    scenarios = [baseline, *others]
     for p in parameters:
         if not (0 < p.low < p.high and math.isfinite(p.high)):
             raise SensitivityError(f"{p.name}: the range must be 0 < low < high, got {p.low:g} to {p.high:g}")
@@ -251,37 +305,44 @@ def check_parameters(parameters: Sequence[Uncertain], baseline) -> None:
             head, index = _split(path)
             if _field_info(head) is None:
                 raise SensitivityError(f"{p.name}: {head}: not a scenario parameter")
-            try:
-                value = value_at(baseline, path)
-            except (AttributeError, IndexError, TypeError):
-                raise SensitivityError(f"{p.name}: {path}: not in the baseline") from None
-            if isinstance(value, bool) or not isinstance(value, float):
-                raise SensitivityError(f"{p.name}: {path}: not a decimal number (got {value!r})")
-            if not is_uncertain(baseline, path):
+            where = [s for s in scenarios if applies(p, s, path)]
+            if not where and p.sourced_in:
+                raise SensitivityError(f"{p.name}: {path}: no value in {', '.join(p.sourced_in)}")
+            if not where:
                 raise SensitivityError(
                     f"{p.name}: {path}: the baseline does not mark it as an assumption or calibrated "
                     f"(note: {note(baseline, path)!r})"
                 )
+            for scenario in where:
+                try:
+                    value = value_at(scenario, path)
+                except (AttributeError, IndexError, TypeError):
+                    raise SensitivityError(f"{p.name}: {path}: not in {scenario.name}") from None
+                if isinstance(value, bool) or not isinstance(value, float):
+                    raise SensitivityError(f"{p.name}: {path}: not a decimal number (got {value!r})")
 
 
 def varied_in(parameter: Uncertain, scenario) -> bool:
-    """Whether the parameter's factor applies to ``scenario`` (some field marked uncertain)."""
-    return any(is_uncertain(scenario, path) for path in parameter.fields)
+    """Whether the parameter's factor applies to ``scenario`` (to some of its fields)."""
+    return any(applies(parameter, scenario, path) for path in parameter.fields)
 
 
 def apply_factors(scenario, parameters: Sequence[Uncertain], factors: Sequence[float]):
-    """``scenario`` with each parameter's fields multiplied by its factor, where the scenario
-    marks the field as uncertain, clipped to the field's upper bound; validated."""
+    """``scenario`` with each parameter's fields multiplied by its factor, where the factor
+    applies (:func:`applies`), clipped to the field's bounds; validated."""
     overrides: dict[str, object] = {}
     for parameter, factor in zip(parameters, factors, strict=True):
         for path in parameter.fields:
-            if not is_uncertain(scenario, path):
+            if not applies(parameter, scenario, path):
                 continue
             head, index = _split(path)
             value = value_at(scenario, path) * float(factor)
             bound = _upper_bound(head)
             if bound is not None:
                 value = min(value, bound)
+            lower = _lower_bound(head)
+            if lower is not None:
+                value = max(value, lower)
             if index is None:
                 overrides[head] = value
             else:
@@ -289,6 +350,15 @@ def apply_factors(scenario, parameters: Sequence[Uncertain], factors: Sequence[f
                 current[index] = value
                 overrides[head] = current
     return scenario.with_overrides(**overrides) if overrides else scenario
+
+
+def values_of(parameter: Uncertain, scenarios: dict) -> list[float]:
+    """The parameter's field values in the first scenario it is varied in (the baseline's
+    where it applies there)."""
+    for scenario in scenarios.values():
+        if varied_in(parameter, scenario):
+            return [float(value_at(scenario, f)) for f in parameter.fields if applies(parameter, scenario, f)]
+    return []
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -438,7 +508,7 @@ def run_morris(
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     scenarios = {BASELINE: load_scenario(BASELINE), SWEDISH: load_scenario(SWEDISH)}
-    check_parameters(parameters, scenarios[BASELINE])
+    check_parameters(parameters, scenarios[BASELINE], [scenarios[SWEDISH]])
     names = list(scenarios)
 
     design = morris_design(parameters, trajectories, seed)
@@ -487,7 +557,7 @@ def run_morris(
         table=table,
         points=points,
         varied={p.name: [n for n in names if varied_in(p, scenarios[n])] for p in parameters},
-        baseline_values={p.name: [float(value_at(scenarios[BASELINE], f)) for f in p.fields] for p in parameters},
+        baseline_values={p.name: values_of(p, scenarios) for p in parameters},
         runs=len(jobs),
         seconds=time.perf_counter() - started,
         workers=workers,

@@ -63,10 +63,11 @@ INDICATORS: dict[str, Indicator] = {
     "children_in_care": Indicator("children in care (steps 3-5)", "children"),
     "children_on_ladder": Indicator("children on the ladder (steps 1-5)", "children"),
     "task_queue": Indicator("queued tasks per caseworker", "tasks"),
+    "spending_rate": Indicator("spending on measures (steps 1-5) at the day's rate", "M DKK per year"),
 }
 """The indicators :func:`indicator_series` can read over time, with their units."""
 
-DEFAULT_INDICATORS: tuple[str, ...] = ("mean_caseload_cases", "children_in_care", "waiting_list")
+DEFAULT_INDICATORS: tuple[str, ...] = ("mean_caseload_cases", "children_in_care", "spending_rate", "waiting_list")
 """The indicators analysed unless others are named."""
 
 
@@ -173,12 +174,19 @@ def indicator_series(result, indicator: str) -> pd.Series:
     * ``waiting_list``: the cases waiting for a caseworker at each snapshot (recorded on
       every caseworker's row; the same value for all);
     * ``children_in_care``: children on steps 3, 4 and 5 of ``ladder``;
-    * ``children_on_ladder``: children on steps 1 to 5.
+    * ``children_on_ladder``: children on steps 1 to 5;
+    * ``spending_rate``: what the children on the ladder cost at that moment, in M DKK per
+      year (children on each step times the step's yearly cost).
 
     Raises ``ValueError`` naming the valid indicators for any other name.
     """
     _check_indicator(indicator)
-    if indicator in ("children_in_care", "children_on_ladder"):
+    if indicator == "spending_rate":
+        ladder = result.ladder
+        costs = {k: result.scenario.ladder.step(k).cost_dkk_per_year / 1e6 for k in range(1, 6)}
+        spend = ladder["children"] * ladder["step"].map(costs)
+        series = spend.groupby(ladder["time_days"]).sum().sort_index()
+    elif indicator in ("children_in_care", "children_on_ladder"):
         ladder = result.ladder
         times = np.sort(ladder["time_days"].unique())
         rows = ladder[ladder["step"].isin(PLACEMENT_STEPS)] if indicator == "children_in_care" else ladder
@@ -294,7 +302,7 @@ def warmup_analysis(
 
     Each replication runs ``years`` years with ``run.warmup_years = 0`` (so every result
     starts at the scenario's initial stock), or from an empty system with ``empty=True``
-    (``initial_stock.open_cases_on_step`` all zero). Replication ``r`` uses the seed
+    (``initial_stock.open_cases_per_1000_children`` all zero). Replication ``r`` uses the seed
     ``[seed, r]``: ``simulate`` hands it to ``numpy.random.SeedSequence``, which takes a
     list of integers, so the replications are independent streams for any ``seed``.
 
@@ -322,7 +330,7 @@ def warmup_analysis(
 
     overrides: dict = {"run.warmup_years": 0.0}
     if empty:
-        overrides["initial_stock.open_cases_on_step"] = [0] * len(scenario.initial_stock.open_cases_on_step)
+        overrides["initial_stock.open_cases_per_1000_children"] = [[0.0] * 6 for _ in range(5)]
     runnable = scenario.with_overrides(**overrides)
 
     seeds = [[seed, r] for r in range(replications)]

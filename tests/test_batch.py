@@ -33,8 +33,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
         "[staffing]\ncaseworkers = 4\n"
-        "[intake]\ndesk_staff = 1\n"
-        "[initial_stock]\nopen_cases_on_step = [50, 30, 2, 30, 8]\n",
+        "[intake]\ndesk_staff = 1\n",
         encoding="utf-8",
     )
     swedish = folder / "small_swedish.toml"
@@ -43,8 +42,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
         'name = "small_swedish"\n'
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
-        "[staffing]\ncaseworkers = 8\n"
-        "[initial_stock]\nopen_cases_on_step = [60, 30, 4, 24, 4]\n",
+        "[staffing]\ncaseworkers = 8\n",
         encoding="utf-8",
     )
     return base, swedish

@@ -40,10 +40,7 @@ IMPLEMENTATION_DKK = 500_000
 def write_scenarios(folder: Path) -> dict[str, Path]:
     """A small municipality: a Danish baseline, a Swedish target and a transition from the
     one to the other after a year, with an implementation cost spent over the second year."""
-    common = (
-        "[run]\nwarmup_years = 0.5\n[municipality]\nchildren = 4000\n"
-        "[initial_stock]\nopen_cases_on_step = [60, 50, 3, 45, 3]\n"
-    )
+    common = "[run]\nwarmup_years = 0.5\n[municipality]\nchildren = 4000\n"
     files = {
         "baseline": (
             f'base = "{(SHIPPED / "danish_baseline.toml").as_posix()}"\nname = "small_baseline"\n{common}'

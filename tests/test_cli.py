@@ -108,8 +108,8 @@ BAD_FILES = {
     ),
     "negative-count": (lambda t: _toml(t, "bad.toml", "[staffing]\ncaseworkers = -3\n"), "staffing.caseworkers"),
     "probability": (
-        lambda t: _toml(t, "bad.toml", "[policy]\nstep_down_probability = 1.5\n"),
-        "policy.step_down_probability",
+        lambda t: _toml(t, "bad.toml", "[children]\nkinship_available_probability = 1.5\n"),
+        "children.kinship_available_probability",
     ),
     "point-cap": (lambda t: _toml(t, "bad.toml", "[assignment]\npoint_cap = 5\n"), "assignment.point_cap"),
     "missing-base": (lambda t: _toml(t, "bad.toml", "title = 'x'\n", base="no_such_base"), "base"),
@@ -375,11 +375,11 @@ def test_compare_default_scenarios(capsys, tmp_path, monkeypatch):
 
 def test_compare_with_a_bad_scenario_runs_nothing(tmp_path, monkeypatch, capsys, no_simulation):
     monkeypatch.chdir(tmp_path)
-    bad = _toml(tmp_path, "bad.toml", "[policy]\nstep_down_probability = 1.5\n")
+    bad = _toml(tmp_path, "bad.toml", "[children]\nkinship_available_probability = 1.5\n")
     code, out, err = cli(capsys, "compare", "danish_baseline", bad, "--years", "1")
     assert code == 2
     assert out == ""
-    assert_line_names(one_line(err), bad, "policy.step_down_probability")
+    assert_line_names(one_line(err), bad, "children.kinship_available_probability")
 
 
 def test_scenarios_lists_the_shipped_scenarios(capsys):

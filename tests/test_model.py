@@ -100,16 +100,33 @@ def test_warm_up_is_cut_from_the_results(baseline_run):
     assert len(truncated) > 0 and (truncated["start_day"] < 0).all()
 
 
-def test_a_run_can_start_empty_or_from_an_initial_stock(baseline):
-    empty = baseline.with_overrides(**{"initial_stock.open_cases_on_step": [0, 0, 0, 0, 0], "run.warmup_years": 0})
+def test_a_run_can_start_empty_or_from_an_initial_stock_per_1000_children(baseline):
+    empty_stock = [[0.0] * 6 for _ in range(5)]
+    empty = baseline.with_overrides(
+        **{"initial_stock.open_cases_per_1000_children": empty_stock, "run.warmup_years": 0}
+    )
     r = simulate(empty, seed=2, years=0.5)
     first = r.ladder[r.ladder["time_days"] == 0]
     assert first["children"].sum() == 0
-    stock = [40, 30, 5, 20, 10]
-    stocked = baseline.with_overrides(**{"initial_stock.open_cases_on_step": stock, "run.warmup_years": 0})
-    r = simulate(stocked, seed=2, years=0.5)
-    first = r.ladder[r.ladder["time_days"] == 0].set_index("step")["children"]
-    assert list(first.sort_index()) == stock
+    per_1000 = [
+        [0, 2.0, 0, 0, 0, 0],
+        [0, 1.0, 0.5, 0, 0, 0],
+        [0, 0, 0, 0.25, 0, 0],
+        [0, 0, 0.5, 0.5, 1.0, 0],
+        [0] * 5 + [1],
+    ]
+    for children in (20000, 4000):  # the stock scales with the municipality
+        stocked = baseline.with_overrides(
+            **{
+                "initial_stock.open_cases_per_1000_children": per_1000,
+                "municipality.children": children,
+                "run.warmup_years": 0,
+            }
+        )
+        r = simulate(stocked, seed=2, years=0.5)
+        first = r.ladder[r.ladder["time_days"] == 0].set_index("step")["children"].sort_index()
+        expected = [sum(row) * children / 1000 for row in per_1000]
+        assert list(first) == pytest.approx(expected, abs=1.0)  # each cell rounded at random to whole cases
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -204,22 +221,36 @@ def test_swedish_followups_are_on_time_far_more_often_and_institution_stays_are_
     assert swe["mean_caseload_cases"].max() < 25 < 30 < base["mean_caseload_cases"].min()
 
 
-def test_the_institution_time_limit_shortens_stays_by_itself(swedish):
-    without = swedish.with_overrides(**{"policy.institution_time_limit_days": None})
-    limited = [simulate(swedish, seed=s, years=4).placements for s in (31, 32)]
-    unlimited = [simulate(without, seed=s, years=4).placements for s in (31, 32)]
-
-    def long_share(tables):
-        inst = pd.concat(tables)
-        inst = inst[(inst["step"] == 5) & ~inst["left_truncated"]]
-        # Reviews come monthly, so a limited stay ends within a month after the limit.
-        return (inst["duration_days"] > 183 + 45).mean()
-
-    assert long_share(limited) < long_share(unlimited)
+def test_the_institution_plan_shortens_stays_counted_as_stays(swedish):
+    without = swedish.with_overrides(**{"practice.institution_plan_after_days": None})
+    seeds = (31, 32, 33)
+    planned = [simulate(swedish, seed=s, years=4).summary for s in seeds]
+    unplanned = [simulate(without, seed=s, years=4).summary for s in seeds]
+    over_a_year = [r["placement_over_1y_share_institution"] for r in planned]
+    assert np.mean(over_a_year) < np.mean([r["placement_over_1y_share_institution"] for r in unplanned]) - 0.05
+    assert np.mean([r["planned_moves_per_year"] for r in planned]) > 0
+    assert all(r["planned_moves_per_year"] == 0 for r in unplanned)
 
 
-def test_systematic_network_search_raises_the_kinship_share(baseline):
-    systematic = baseline.with_overrides(**{"policy.network_search_probability": 1.0})
+def test_after_a_planned_move_only_a_rise_in_need_or_an_acute_event_moves_the_child_back(swedish):
+    result = simulate(swedish, seed=34, years=4)
+    spells, events = result.spells, result.events
+    planned_ends = spells[spells["end_reason"] == "planned_move"][["case", "end_day"]]
+    after = spells.merge(planned_ends, left_on=["case", "start_day"], right_on=["case", "end_day"], suffixes=("", "_"))
+    back_up = after[after["end_reason"] == "step_up"]
+    assert len(after) > 20 and len(back_up) > 0
+    for _, spell in back_up.iterrows():
+        during = events[
+            (events["case"] == spell["case"])
+            & (events["time_days"] > spell["start_day"] - 1e-9)
+            & (events["time_days"] <= spell["end_day"] + 1e-9)
+        ]
+        reasons = set(during["event"].astype(str))
+        assert {"acute_review", "need_up"} & reasons, (spell["case"], sorted(reasons))
+
+
+def test_a_network_search_before_every_placement_raises_the_kinship_share(baseline):
+    systematic = baseline.with_overrides(**{"practice.network_search_before_placement": True})
     seeds = (41, 42)
     rare = np.mean([simulate(baseline, seed=s, years=3).summary["placement_share_kinship"] for s in seeds])
     often = np.mean([simulate(systematic, seed=s, years=3).summary["placement_share_kinship"] for s in seeds])

@@ -45,8 +45,7 @@ def write_small(folder: Path) -> Path:
         "[municipality]\nchildren = 4000\n"
         "[staffing]\ncaseworkers = 4\n"
         "[run]\nwarmup_years = 0.5\n"
-        "[intake]\ndesk_staff = 1\n"
-        "[initial_stock]\nopen_cases_on_step = [60, 50, 3, 45, 3]\n",
+        "[intake]\ndesk_staff = 1\n",
         encoding="utf-8",
     )
     return path

@@ -30,14 +30,20 @@ def _exact_csv(path):
     return pd.read_csv(path, **exact)
 
 
-def test_every_default_parameter_is_uncertain_in_the_shipped_baseline():
-    baseline = load_scenario("danish_baseline")
-    assert 8 <= len(morris.PARAMETERS) <= 12
-    morris.check_parameters(morris.PARAMETERS, baseline)  # raises if a note is "source: ..."
+def test_every_default_parameter_is_uncertain_where_it_is_varied():
+    baseline, swedish = load_scenario("danish_baseline"), load_scenario("swedish_model")
+    morris.check_parameters(morris.PARAMETERS, baseline, [swedish])  # raises if a note is "source: ..."
     for parameter in morris.PARAMETERS:
         assert 0 < parameter.low < 1 < parameter.high, parameter.name
-        for path in parameter.fields:
-            assert morris.note(baseline, path).startswith(("assumption:", "calibrated:")), path
+        for scenario in (baseline, swedish):
+            for path in parameter.fields:
+                if scenario.name in parameter.sourced_in:
+                    continue  # varied there whatever its note: the practice as kept, not as written
+                if morris.applies(parameter, scenario, path):
+                    assert morris.note(scenario, path).startswith(("assumption:", "calibrated:")), path
+    # the Swedish practice's hours and schedules are screened too (issue 10)
+    varied = {p.name for p in morris.PARAMETERS if morris.varied_in(p, swedish)}
+    assert {"practice.matching_hours", "practice.institution_plan_after_days"} <= varied
 
 
 def test_a_parameter_with_a_source_is_refused():
@@ -53,12 +59,20 @@ def test_a_parameter_with_a_source_is_refused():
 def test_factors_apply_where_the_scenario_marks_the_field_uncertain():
     baseline, swedish = load_scenario("danish_baseline"), load_scenario("swedish_model")
     by_name = {p.name: p for p in morris.PARAMETERS}
-    chosen = [by_name["policy.step_down_probability"], by_name["need.improve_rate_per_year_when_met[1-4]"]]
-    factors = [1.4, 1.3]
+    chosen = [by_name["children.persistent_need_share"], by_name["need.improve_rate_per_year_when_met[1-4]"]]
+    factors = [1.2, 1.3]
     b = morris.apply_factors(baseline, chosen, factors)
     s = morris.apply_factors(swedish, chosen, factors)
-    assert b.policy.step_down_probability == pytest.approx(baseline.policy.step_down_probability * 1.4)
-    assert s.policy.step_down_probability == swedish.policy.step_down_probability  # from a source: kept
+    share = baseline.children.persistent_need_share
+    assert b.children.persistent_need_share == pytest.approx(share * 1.2)
+    assert s.children.persistent_need_share == pytest.approx(share * 1.2)  # inherited, calibrated: varied
+    plan = by_name["practice.institution_plan_after_days"]
+    assert morris.apply_factors(swedish, [plan], [0.8]).practice.institution_plan_after_days == pytest.approx(
+        swedish.practice.institution_plan_after_days * 0.8
+    )  # sourced, but varied in the Swedish model as kept
+    assert morris.apply_factors(baseline, [plan], [0.8]).practice.institution_plan_after_days is None
+    foster = morris.Uncertain("foster cost", ("ladder.foster.cost_dkk_per_year",), 0.7, 1.3, "")
+    assert morris.apply_factors(swedish, [foster], [1.3]) == swedish  # from a source: kept
     rates = baseline.need.improve_rate_per_year_when_met
     assert b.need.improve_rate_per_year_when_met[:4] == pytest.approx([r * 1.3 for r in rates[:4]])
     assert b.need.improve_rate_per_year_when_met[4] == rates[4]

@@ -118,7 +118,6 @@ def little_runs():
             "municipality.children": base.municipality.children // k,
             "staffing.caseworkers": base.staffing.caseworkers // k,
             "intake.desk_staff": max(1, base.intake.desk_staff // k),
-            "initial_stock.open_cases_on_step": [round(n / k) for n in base.initial_stock.open_cases_on_step],
             "run.warmup_years": LITTLE_WARMUP_YEARS,
         }
     )
@@ -235,7 +234,7 @@ def _md1_scenario(rho: float, caseworkers: int = 1):
             "staffing.caseworkers": caseworkers,
             "staffing.corner_cutting_per_backlog_week": 0.0,
             "hours.standing_hours_per_week_preliminary": 0.0,
-            "initial_stock.open_cases_on_step": [0, 0, 0, 0, 0],
+            "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],
         }
     )
     return scenario, service_days
