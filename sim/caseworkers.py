@@ -358,16 +358,20 @@ class Caseworkers:
 
     def set_kind(self, case: Case, kind: str, points: float, standing: float) -> simpy.Event | None:
         """Give ``case`` a new kind; returns None when it has an owner at once, else an event
-        that fires when a caseworker with room takes it."""
+        that fires when a caseworker with room takes it.
+
+        A case keeps its caseworker when its kind changes, even if its new points take the
+        caseworker above the cap: the cap governs which caseworker takes a *new* case (MODEL.md
+        3.8), and a child placed is not left without anyone following up."""
         owner = case.owner
-        if owner is not None and self._fits(owner, points - case.points):
-            owner.points += points - case.points
+        if owner is not None:
+            freed = case.points - points
+            owner.points -= freed
             owner.standing_hours += standing - case.standing_hours
             case.kind, case.points, case.standing_hours = kind, points, standing
+            if freed > 0 and self.waiting:
+                self.serve_waiting()
             return None
-        if owner is not None:
-            self._detach(case)
-            self.serve_waiting()
         best = self._lightest()
         if not self.waiting and self._fits(best, points):
             self._attach(case, best, kind, points, standing)

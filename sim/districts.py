@@ -38,6 +38,30 @@ def _offset(tables: dict[str, pd.DataFrame], k: int, name: str) -> dict[str, pd.
     return out
 
 
+def _with_implementation(costs: pd.DataFrame, scenario: Scenario, measured_days: float) -> pd.DataFrame:
+    """The municipality's own ``[implementation]`` cost (a pilot's training and programme), once,
+    as rows of district ``municipality``; the districts' scenarios' own implementation costs
+    are already in their tables."""
+    from sim.indicators import cost_table
+    from sim.scenario import DAYS_PER_YEAR
+
+    imp = scenario.implementation
+    if imp.cost_dkk <= 0:
+        return costs
+    spells = pd.DataFrame({"start_day": [], "end_day": [], "step": []})
+    rows = cost_table(
+        spells,
+        measured_days,
+        [0.0] * 5,
+        0,
+        0.0,
+        (imp.cost_dkk, imp.start_years * DAYS_PER_YEAR, imp.spread_years * DAYS_PER_YEAR),
+    )
+    rows = rows[rows["step"] == -1].copy()
+    rows.insert(0, "district", "municipality")
+    return pd.concat([costs, rows], ignore_index=True)
+
+
 def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[Result, dict]:
     """Run every district and put the results together (see the module docstring)."""
     from sim.model import Model
@@ -57,6 +81,7 @@ def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[R
         measured = model.measured_days
         model.dispose()
     combined = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+    combined["costs"] = _with_implementation(combined["costs"], scenario, measured)
     # The ladder of the municipality: children on each step, summed over the districts.
     ladder = combined["ladder"].groupby(["time_days", "step"], as_index=False)["children"].sum()
     ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
