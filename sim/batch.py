@@ -37,7 +37,7 @@ import pandas as pd
 from sim import __version__, simulate
 from sim.indicators import SUMMARY_NAMES
 from sim.output import OutputError, atomic_folder, check_destination
-from sim.scenario import Scenario, load_scenario, resolve_scenario_path
+from sim.scenario import Scenario, base_chain, load_scenario
 from sim.stats import comparison_table, relative_half_width
 
 DEFAULT_REPLICATIONS = 10
@@ -68,25 +68,9 @@ class ScenarioEntry:
         return hashlib.sha256(self.scenario.model_dump_json().encode()).hexdigest()
 
 
-def _file_chain(path: Path) -> list[Path]:
-    """The scenario file and the files of its base chain."""
-    import tomllib
-
-    chain, current = [], path
-    while current is not None and current.exists() and current not in chain:
-        chain.append(current)
-        base = tomllib.loads(current.read_text(encoding="utf-8")).get("base")
-        if not isinstance(base, str):
-            break
-        nxt = (current.parent / base).resolve()
-        current = nxt if nxt.suffix == ".toml" else nxt.with_name(nxt.name + ".toml")
-    return chain
-
-
 def scenario_entry(path_or_name: str | Path) -> ScenarioEntry:
     scenario = load_scenario(path_or_name)
-    path = resolve_scenario_path(path_or_name)
-    files = tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in _file_chain(path))
+    files = tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in base_chain(path_or_name))
     return ScenarioEntry(scenario.name, scenario, files)
 
 

@@ -28,7 +28,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
     """A municipality a fifth of Herning's size with a short warm-up: fast replications."""
     base = folder / "small_baseline.toml"
     base.write_text(
-        f'base = "{SHIPPED / "danish_baseline.toml"}"\n'
+        'base = "danish_baseline"\n'
         'name = "small_baseline"\n'
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
@@ -39,7 +39,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
     )
     swedish = folder / "small_swedish.toml"
     swedish.write_text(
-        f'base = "{SHIPPED / "swedish_model.toml"}"\n'
+        'base = "swedish_model"\n'
         'name = "small_swedish"\n'
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
