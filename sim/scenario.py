@@ -591,8 +591,10 @@ class Scenario(BaseModel):
             node = data
             *parents, leaf = path.split(".")
             for key in parents:
-                node = node[key]
-            if leaf not in node:
+                node = node.get(key) if isinstance(node, dict) else None
+                if node is None:
+                    raise ScenarioError(self.name, path, f"unknown parameter here: {key} is not set in this scenario")
+            if not isinstance(node, dict) or leaf not in node:
                 raise ScenarioError(self.name, path, "unknown parameter")
             node[leaf] = value
         try:
@@ -779,9 +781,13 @@ def _describe(value: Any) -> str:
     return _short(value)
 
 
+_UNION_MEMBER = re.compile(r"(constrained-)?(int|float|str|bool)|literal\[.*\]")
+"""The part of an error's location that names the member of a union, not a field."""
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in err["loc"]]
+    loc = [str(p) for p in err["loc"] if not _UNION_MEMBER.fullmatch(str(p))]
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
