@@ -409,7 +409,7 @@ def run_batch(
             else:
                 check_destination(out)  # another batch may have filled it before we locked it
             for folder in (out / "tables").glob("scenario=*"):
-                remove_stale_partials(folder)
+                remove_stale_partials(folder, locked=True)
             # before anything is written: a backend that fails leaves no folder
             backend = make_backend(spec, len(spec.scenarios) * spec.most_replications)
         except BaseException:

@@ -645,6 +645,9 @@ def cmd_business_case(args) -> int:
         raise UsageError(f"NEW: both scenarios are named {new.name!r}; compare two different scenarios")
     out = Path(args.out) if args.out else default_out()
     check_destination(out)  # before the run, not after it
+    from sim.cli import check_work
+
+    check_work([baseline.scenario, new.scenario], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"business case {new.name} against {baseline.name}: {args.replications} replications x "

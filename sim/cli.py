@@ -254,9 +254,16 @@ def comparison_text(comparison: pd.DataFrame, names: list[str], indicators: list
 
 
 def _run_batch_and_print(spec, out: Path, args) -> int:
-    from sim.batch import run_batch
+    from sim.batch import _read_manifest, run_batch
     from sim.indicators import SUMMARY_NAMES
+    from sim.output import check_destination, check_unlocked
 
+    spec.check()  # every check that can be made before the work, before a word is printed
+    if args.resume:
+        _read_manifest(out, spec)
+        check_unlocked(out)
+    else:
+        check_destination(out)
     interactive = sys.stderr.isatty() and not args.quiet
     if not args.quiet:
         how = "auto" if spec.replications is None else spec.replications

@@ -39,7 +39,7 @@ def check_destination(destination: Path) -> None:
     written: tried, not guessed from the permission bits)."""
     destination = Path(destination)
     if destination.is_dir():
-        _check_unlocked(destination)
+        check_unlocked(destination)
     if destination.exists() and (not destination.is_dir() or _has_entries(destination)):
         raise OutputError(f"{destination}: output folder exists and is not empty")
     for parent in (destination, *destination.parents):
@@ -58,7 +58,7 @@ def child_name(name: str) -> str:
     return name
 
 
-def _check_unlocked(folder: Path) -> None:
+def check_unlocked(folder: Path) -> None:
     """Raise :class:`FolderLocked` if a process holds the lock of ``folder``."""
     path = folder / LOCK_NAME
     if Path(folder).resolve() in _HELD or not path.exists():
@@ -121,16 +121,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(folder: Path, destination_name: str | None = None) -> list[Path]:
+def remove_stale_partials(folder: Path, destination_name: str | None = None, locked: bool = False) -> list[Path]:
     """Remove the temporary folders that killed processes left in ``folder`` (all of
-    them, or only those of ``destination_name``); returns what was removed."""
+    them, or only those of ``destination_name``); returns what was removed. With
+    ``locked`` (the caller holds the folder's lock) every temporary folder is stale."""
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
     prefix = f".{destination_name}.partial-" if destination_name else "."
     for path in folder.iterdir():
-        if path.name.startswith(prefix) and _stale_partial(path):
+        if path.name.startswith(prefix) and ".partial-" in path.name and (locked or _stale_partial(path)):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
             removed.append(path)
     return removed

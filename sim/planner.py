@@ -1001,6 +1001,9 @@ def cmd_sweep(args) -> int:
     leaf = args.param.rsplit(".", 1)[-1]
     out = Path(args.out) if args.out else Path("outputs") / f"sweep-{safe_name(entry.name)}-{leaf}-{_timestamp()}"
     check_destination(out)
+    from sim.cli import check_work
+
+    check_work([e.scenario for e in entries], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"{entry.name}: {args.param} at {len(entries)} values x {args.replications} replications, "
@@ -1065,6 +1068,10 @@ def cmd_staff(args) -> int:
         verdict = "meets every target" if not missed else "misses " + ", ".join(missed)
         print(f"{_caseworkers(level)}: {verdict}", file=sys.stderr)
 
+    from sim.cli import check_work
+
+    highest = entry.scenario.with_overrides(**{STAFF_PARAM: args.high or STAFF_HIGH})
+    check_work([highest], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"{entry.name}: searching {args.low or STAFF_LOW}..{args.high or STAFF_HIGH} caseworkers, "

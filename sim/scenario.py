@@ -172,10 +172,10 @@ class Arrivals(Section):
 
 class Children(Section):
     age_min_years: Annotated[int, Field(ge=0, le=17)] = Field(
-        0, description="Youngest age at first notification (years)."
+        0, description="Youngest age at first notification (years, 0 to 17)."
     )
     age_max_years: Annotated[int, Field(ge=0, le=17)] = Field(
-        17, description="Oldest age at first notification (years); children leave the system at 18."
+        17, description="Oldest age at first notification (years, 0 to 17); children leave the system at 18."
     )
     initial_need_probabilities: list[Probability] = Field(
         default_factory=lambda: [0.45, 0.30, 0.13, 0.06, 0.04, 0.02],
@@ -825,9 +825,15 @@ def _error_file(field: str, origins: dict[str, Path], default: Path) -> Path:
 
 
 def _display(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it, as the user wrote it
+    (a symbolic link is not followed), else as given."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(os.getcwd())))
+    except (ValueError, OSError):
+        pass
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
         return str(path)
 
 
