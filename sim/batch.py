@@ -408,8 +408,8 @@ def run_batch(
                 _read_manifest(out, spec)  # again, now that no one else writes it
             else:
                 check_destination(out)  # another batch may have filled it before we locked it
-            for folder in (out / "tables").glob("scenario=*"):
-                remove_stale_partials(folder, locked=True)
+            for folder in [out, out / "scenarios", *(out / "tables").glob("scenario=*")]:
+                remove_stale_partials(folder, locked=True)  # left by a batch that was killed
             # before anything is written: a backend that fails leaves no folder
             backend = make_backend(spec, len(spec.scenarios) * spec.most_replications)
         except BaseException:
@@ -462,10 +462,6 @@ def _finished_summary(marker: Path) -> dict[str, float] | None:
 
 def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: list[str] | None) -> BatchResult:
     manifest_path = out / "manifest.json"
-    (out / "scenarios").mkdir(exist_ok=True)
-    for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
-        path = out / "scenarios" / child_name(f"{entry.name}.json")
-        atomic_write(path, (entry.scenario.model_dump_json(indent=2) + "\n").encode("utf-8"))
 
     names = [e.name for e in spec.scenarios]
     summaries: dict[tuple[int, int], dict[str, float]] = {}
@@ -513,7 +509,11 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
         "replications_used": None,
         "finished": finished,
     }
-    _write_json(manifest_path, manifest)
+    _write_json(manifest_path, manifest)  # first: a folder with anything in it can be resumed
+    (out / "scenarios").mkdir(exist_ok=True)
+    for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
+        path = out / "scenarios" / child_name(f"{entry.name}.json")
+        atomic_write(path, (entry.scenario.model_dump_json(indent=2) + "\n").encode("utf-8"))
 
     def record(result: JobResult) -> None:
         name = names[result.scenario_index]

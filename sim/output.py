@@ -213,14 +213,23 @@ def note_output(folder: Path, kind: str) -> None:
 
 def noted_outputs() -> list[tuple[Path, str]]:
     """The folders noted with :func:`note_output` that exist and hold something."""
-    return [(f, k) for f, k in _OUTPUTS if f.is_dir() and _has_entries(f)]
+    seen: dict[Path, str] = {}
+    for folder, kind in _OUTPUTS:
+        if folder not in seen and folder.is_dir() and _has_entries(folder):
+            seen[folder] = kind
+    return list(seen.items())
+
+
+def forget_outputs() -> None:
+    """Start a new command: no folder noted yet."""
+    _OUTPUTS.clear()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``: a
     reader sees the old file or the new one, never half of it. Readable by all (0644)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_partial_prefix(path)}{os.getpid()}-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
