@@ -121,8 +121,8 @@ class Run(Section):
     def _snapshots_fit(self) -> Run:
         if self.snapshot_interval_days > self.years * DAYS_PER_YEAR:
             raise ValueError(
-                f"snapshot_interval_days: must be at most the measured length ({self.years * DAYS_PER_YEAR:g} days), "
-                f"got {self.snapshot_interval_days:g}"
+                f"snapshot_interval_days: must be at most the measured length (run.years = {self.years:g}: "
+                f"{self.years * DAYS_PER_YEAR:g} days), got {self.snapshot_interval_days:g}"
             )
         return self
 
@@ -157,9 +157,9 @@ class Arrivals(Section):
     urgent_share: Probability = Field(
         0.1, description="Share of new notifications that are urgent (assessed within 24 hours)."
     )
-    seasonality: list[Annotated[float, Field(gt=0, le=4)]] = Field(
+    seasonality: list[Annotated[float, Field(ge=0.01, le=4)]] = Field(
         default_factory=lambda: [1.0] * 12,
-        description="Monthly multipliers of the arrival rates (12 values, mean 1; each > 0 and at most 4: four "
+        description="Monthly multipliers of the arrival rates (12 values, mean 1; each 0.01 to 4: four "
         "times a month's share of the year; dimensionless).",
     )
 
@@ -372,8 +372,8 @@ class Staffing(Section):
     caseworkers: StaffCount = Field(
         ..., description="District caseworkers (count; 1 to 10,000: Copenhagen employs well under 1,000)."
     )
-    hours_per_week: Annotated[float, Field(gt=0, le=80)] = Field(
-        37.0, description="Contract hours per caseworker (hours per week; > 0 and at most 80)."
+    hours_per_week: Annotated[float, Field(ge=1, le=80)] = Field(
+        37.0, description="Contract hours per caseworker (hours per week; 1 to 80)."
     )
     case_hours_share: Annotated[float, Field(ge=0.01, le=1)] = Field(
         0.8,
