@@ -1,7 +1,7 @@
 """Scenario files: TOML, validated once at the edge by pydantic v2, then frozen.
 
-A scenario file may name a ``base`` scenario (a path relative to the file, with or
-without ``.toml``) and override only what differs; tables are merged key by key,
+A scenario file may name a ``base`` scenario (a file beside it, with or without
+``.toml``, or a shipped scenario's name) and override only what differs; tables are merged key by key,
 everything else (numbers, strings, lists) is replaced whole.
 
 Every section may carry a ``source`` table that maps a field of that section to a
@@ -487,8 +487,9 @@ class Transition(Section):
     )
     to: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and policy apply from then on: a file relative to "
-        "this one, or a shipped scenario's name. Municipality, children and need dynamics stay this scenario's.",
+        description="The scenario whose staffing, organisation and policy apply from then on: a file beside "
+        "this one (no absolute path, no '..'), or a shipped scenario's name. Municipality, children and need "
+        "dynamics stay this scenario's.",
     )
     hiring_ramp_years: Annotated[float, Field(ge=0, le=100)] = Field(
         0.0,
@@ -504,8 +505,8 @@ class District(Section):
     share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(..., description="Share of the municipality's children.")
     scenario: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and policy the district follows: a file relative to "
-        "this one, or a shipped scenario's name.",
+        description="The scenario whose staffing, organisation and policy the district follows: a file beside "
+        "this one (no absolute path, no '..'), or a shipped scenario's name.",
     )
     caseworkers: StaffCount | None = Field(
         None,
