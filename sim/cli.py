@@ -517,23 +517,34 @@ def _broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+def _resume_command(argv: list[str], out: Path) -> str:
+    again = [a for a in argv if a != "--resume"]
+    if not ("--out" in again or any(a.startswith("--out=") for a in again)):
+        again += ["--out", str(out)]
+    return "welfare-sim " + shlex.join([*again, "--resume"])
+
+
 def interrupted_message(args, argv: list[str] | None, exc: BaseException) -> str:
-    """What Ctrl-C leaves: nothing, a batch to finish with ``--resume``, or files kept."""
+    """What an interrupted command leaves: nothing, a batch to finish with ``--resume``, or
+    files kept."""
     from sim.batch import BatchInterrupted
     from sim.output import noted_outputs
 
     command = getattr(args, "command", None) or (argv[0] if argv else None)
+    resumable = command in RESUMABLE and argv is not None
     if isinstance(exc, BatchInterrupted):
         of = f" of {exc.total}" if exc.total is not None else ""
         kept = f"interrupted; {exc.kept}{of} replications had finished and are kept in {exc.out}"
-        if command in RESUMABLE and argv is not None:
-            again = [a for a in argv if a != "--resume"]
-            again += ["--resume"] if "--out" in again or any(a.startswith("--out=") for a in again) else []
-            if "--resume" not in again:
-                again += ["--resume", "--out", str(exc.out)]
-            return f"welfare-sim: {kept}; finish the batch with: welfare-sim {shlex.join(again)}"
+        if resumable:
+            return f"welfare-sim: {kept}; finish the batch with: {_resume_command(argv, exc.out)}"
         return f"welfare-sim: {kept}; {command} has no --resume: run it again into a new folder"
     kept = noted_outputs()
+    if kept and resumable and kept[0][1] == "batch":
+        folder = kept[0][0]
+        return (
+            f"welfare-sim: interrupted; the finished replications are kept in {folder}; finish the batch with: "
+            f"{_resume_command(argv, folder)}"
+        )
     if kept:
         folders = ", ".join(str(f) for f, _ in kept)
         return f"welfare-sim: interrupted; kept what was finished in {folders} (incomplete: the command did not end)"

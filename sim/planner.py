@@ -401,10 +401,20 @@ def run_sweep(
     from sim.output import folder_lock, note_output
 
     check_destination(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     note_output(out, "files")
     with folder_lock(out):  # for the whole sweep: the batch, then its table and figure
-        batch = _run_levels(entries, replications, seed, years, workers, out, write_tables, progress, command, force)
+        try:
+            batch = _run_levels(
+                entries, replications, seed, years, workers, out, write_tables, progress, command, force
+            )
+        except BaseException:
+            if created and not (out / "manifest.json").exists():  # refused before the batch began: no folder
+                import shutil
+
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         table = sweep_table(batch, param, entries, values)
         _write_csv(table, out / "sweep.csv")
         from sim.plots import save_figure

@@ -104,12 +104,19 @@ def _json(path: Path, what: str):
         raise RunDataError(f"{path}: corrupt ({exc.msg} at line {exc.lineno}); not a {what}") from None
 
 
-def _name(value, path: Path) -> str:
-    """A scenario name read from a results folder: a safe folder name, or an error."""
-    from sim.scenario import DERIVED_NAME_PATTERN
+def _name(value, path: Path, folder_name: bool = True) -> str:
+    """A scenario name read from a results folder; in a batch folder it names folders and
+    files, so it must be one file name (nothing that leaves its folder)."""
+    from sim.output import OutputError, child_name
 
-    if not isinstance(value, str) or not DERIVED_NAME_PATTERN.fullmatch(value):
+    if not isinstance(value, str) or not value:
         raise RunDataError(f"{path}: corrupt (a scenario name that is not one: {str(value)[:60]!r})")
+    if folder_name:
+        try:
+            child_name(f"scenario={value}")
+            child_name(f"{value}.json")
+        except OutputError:
+            raise RunDataError(f"{path}: corrupt (a scenario name that leaves its folder: {value[:60]!r})") from None
     return value
 
 
@@ -155,7 +162,7 @@ def _load_run(folder: Path) -> RunData:
         if not isinstance(facts, dict):
             raise RunDataError(f"{folder / 'run.json'}: corrupt (not a table of facts)")
         parameters = _json(folder / "scenario.json", "scenario")
-        name = _name(facts["scenario"], folder / "run.json")
+        name = _name(facts["scenario"], folder / "run.json", folder_name=False)
         summary = _json(folder / "summary.json", "summary")
         if not isinstance(summary, dict):
             raise RunDataError(f"{folder / 'summary.json'}: corrupt (not a table of indicators)")

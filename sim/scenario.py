@@ -136,10 +136,10 @@ class Municipality(Section):
 
 
 class Arrivals(Section):
-    notifications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=1000)] = Field(
+    notifications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=5000)] = Field(
         130.0,
-        description="Notifications (underretninger) per 1,000 children per year (0 to 1,000: one a child a year; "
-        "Denmark's average is about 130).",
+        description="Notifications (underretninger) per 1,000 children per year (0 to 5,000: five a child a year, "
+        "far above any municipality's, Denmark's average being about 130, and room for queueing-theory checks).",
     )
     repeat_notification_share: Probability = Field(
         0.43,
@@ -151,8 +151,8 @@ class Arrivals(Section):
         description="Share of notifications not about an open case that concern a child whose "
         "earlier case has closed (share, 0-1).",
     )
-    applications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=1000)] = Field(
-        8.0, description="Applications for help from families per 1,000 children per year (0 to 1,000)."
+    applications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=5000)] = Field(
+        8.0, description="Applications for help from families per 1,000 children per year (0 to 5,000)."
     )
     urgent_share: Probability = Field(
         0.1, description="Share of new notifications that are urgent (assessed within 24 hours)."

@@ -299,3 +299,30 @@ def test_resume_removes_what_a_killed_batch_left(tmp_path, study):
     (out / LOCK_NAME).write_text("999999999\n", encoding="utf-8")
     assert main(batch_argv(files, out, "--resume")) == 0
     assert_same_as_reference(out, reference)
+
+
+def test_a_disk_that_fills_during_a_batch_is_one_line_and_resume_finishes(tmp_path, capsys, monkeypatch, study):
+    import errno
+
+    import pandas as pd
+
+    files, reference = study
+    out = tmp_path / "full"
+    original = pd.DataFrame.to_parquet
+    calls = []
+
+    def filling(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) >= 15:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[0]) if args else None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", filling)
+    assert main(batch_argv(files, out)) == 74
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and "No space left on device" in line
+    assert "the finished replications are kept in" in line and "--resume" in line
+    assert not leftovers(out)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", original)
+    assert main(shlex.split(line.partition("; finish the batch with: welfare-sim ")[2])) == 0
+    assert_same_as_reference(out, reference)
