@@ -9,7 +9,7 @@ note saying where its value comes from: ``"source: ..."`` (the seed material or 
 statistics), ``"assumption: ..."`` or ``"calibrated: ..."``.
 
 Errors are raised as :class:`ScenarioError`, whose text is one line naming the file and
-the dotted field, e.g. ``scenarios/x.toml: staffing.caseworkers: must be >= 1, got -3``.
+the dotted field, e.g. ``scenarios/x.toml: staffing.caseworkers: must be > 0, got -3``.
 
 Hostile input (issue 11): every number has a finite range (stated in its field's
 description) and a strict type (``caseworkers = true`` or ``1.5`` is refused, not
