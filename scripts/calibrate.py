@@ -1,6 +1,6 @@
 """Calibrate the shipped scenarios on Danish figures only (issue 10).
 
-Run:  python scripts/calibrate.py [--replications 3] [--years 8] [--warmup 12] [--seed 2026] [--write]
+Run:  python scripts/calibrate.py [--replications 3] [--years 8] [--warmup 8] [--rounds 2] [--seed 2026] [--write]
 
 What it does
 ------------
@@ -17,8 +17,8 @@ how often a family's network offers a kinship placement by itself. No practice i
 practices are written from the sources (and marked assumptions where we had to read them).
 
 Each evaluation runs ``--replications`` replications of the baseline (seed ``[seed, r]``, the same
-at every evaluation: common random numbers) from an empty department with ``--warmup`` years of
-warm-up, long enough for the needs that persist to fill the stock; the residuals are those of
+at every evaluation: common random numbers) from the current estimate of its steady state (the
+initial stock) with ``--warmup`` years of warm-up; the residuals are those of
 ``sim.validation.CHECKS`` as before: ``(mean - figure) / (half the accepted range)`` for a check with
 a point figure (``TARGETS``) and ``OUTSIDE`` times the distance outside the range for every fitted
 check. ``scipy.optimize.least_squares`` (bounded, trust region) minimises their squares; the best
@@ -33,8 +33,11 @@ Then, from the fitted parameters:
   average) and at least 90 % of follow-ups on time. This is the practice's own requirement, not
   a Swedish figure: the caseload it gives is checked against Borås's 15-20 out of sample;
 * each scenario's initial stock is its own steady state: the open cases per 1,000 children by
-  step and need, and the share of them whose need persists, averaged over the end states of
-  ``--check-replications`` long runs.
+  step and need, the share of them whose need persists and their children's mean age, averaged
+  over the end states of ``--check-replications`` runs. The search runs in ``--rounds`` rounds,
+  each from the stock the last one measured; a file without a stock gets one first from a run of
+  ``--first-warmup`` years from an empty department (a need that persists fills the stock over a
+  childhood, so that run is long).
 
 ``--write`` writes the values into the scenario files, each with a ``source.<field> = "calibrated:
 ..."`` note; the rest of the files is left as it is. ``--no-search`` skips the fit (re-derives
@@ -247,6 +250,16 @@ def _empty_stock() -> dict:
     return {
         "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],
         "initial_stock.persistent_share_by_step": [0.0] * 5,
+        "initial_stock.mean_age_years_by_step": [9.0] * 5,
+    }
+
+
+def _stock_of(scenario) -> dict:
+    stock = scenario.initial_stock
+    return {
+        "initial_stock.open_cases_per_1000_children": [list(row) for row in stock.open_cases_per_1000_children],
+        "initial_stock.persistent_share_by_step": list(stock.persistent_share_by_step),
+        "initial_stock.mean_age_years_by_step": list(stock.mean_age_years_by_step),
     }
 
 
@@ -266,6 +279,7 @@ class Problem:
         self.replications, self.years, self.warmup, self.seed = replications, years, warmup, seed
         self.verbose = verbose
         self.pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        self.stock = {BASELINE: _stock_of(self.base), SWEDISH: _stock_of(self.swedish)}
         self.staff = {
             BASELINE: self.base.staffing.caseworkers,
             SWEDISH: self.swedish.staffing.caseworkers,
@@ -287,14 +301,27 @@ class Problem:
             over.update(p.overrides(float(value), probe))
         return over
 
-    def scenario(self, name: str, x: np.ndarray, staff: int | None = None, from_empty: bool = True):
+    def scenario(self, name: str, x: np.ndarray, staff: int | None = None, warmup: float | None = None):
+        """The scenario at parameters ``x``, from the current stock estimate (or empty, if it has
+        none), with ``warmup`` years of warm-up (default ``--warmup``)."""
         source = {BASELINE: self.base, SWEDISH: self.swedish, HIGH_LOAD: self.high_load}[name]
         over = self.shared(x)
         over["staffing.caseworkers"] = staff if staff is not None else self.staff[name]
-        if from_empty:
-            over.update(_empty_stock())
-            over["run.warmup_years"] = self.warmup
+        over.update(self.stock.get(name, self.stock[BASELINE]))
+        over["run.warmup_years"] = self.warmup if warmup is None else warmup
         return source.with_overrides(**over)
+
+    def derive_stock(self, name: str, x: np.ndarray, replications: int, warmup: float | None = None):
+        """Run ``name`` and take its mean end state as its new stock; returns the runs."""
+        scenario = self.scenario(name, x, warmup=warmup)
+        reps, ends = self.run(scenario, replications=replications)
+        per_1000, share, ages = steady_stock(ends, scenario.municipality.children)
+        self.stock[name] = {
+            "initial_stock.open_cases_per_1000_children": per_1000,
+            "initial_stock.persistent_share_by_step": share,
+            "initial_stock.mean_age_years_by_step": ages,
+        }
+        return reps
 
     def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         """One row per replication (the summary and the derived indicators), and the end stocks."""
@@ -408,20 +435,24 @@ def swedish_staff(problem: Problem, x: np.ndarray, low: int, high: int) -> int:
     return high
 
 
-def steady_stock(stocks: list[pd.DataFrame], children: int) -> tuple[list[list[float]], list[float]]:
-    """Open cases per 1,000 children by step and need, and the persistent share per step: the
-    mean of the replications' end states."""
+def steady_stock(stocks: list[pd.DataFrame], children: int) -> tuple[list[list[float]], list[float], list[float]]:
+    """Open cases per 1,000 children by step and need, the persistent share and the children's
+    mean age per step: the mean of the replications' end states."""
     counts = np.zeros((5, 6))
     persistent = np.zeros(5)
+    ages = np.zeros(5)
     for stock in stocks:
         for (step, need), n in stock.groupby(["step", "need"]).size().items():
             counts[step - 1, need] += n
         for step, n in stock[stock["persistent"]].groupby("step").size().items():
             persistent[step - 1] += n
+        for step, total in stock.groupby("step")["age_years"].sum().items():
+            ages[step - 1] += total
     per_step = counts.sum(axis=1)
     share = [round(float(p / t), 3) if t else 0.0 for p, t in zip(persistent, per_step)]
+    mean_age = [round(float(min(max(a / t, 6.0), 12.0)), 2) if t else 9.0 for a, t in zip(ages, per_step)]
     per_1000 = counts / len(stocks) / children * 1000
-    return [[round(float(v), 3) for v in row] for row in per_1000], share
+    return [[round(float(v), 3) for v in row] for row in per_1000], share, mean_age
 
 
 def report(reps: pd.DataFrame) -> tuple[str, int]:
@@ -534,10 +565,10 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
         f"the calibration's long runs, per 1,000 children, {tag}"
     )
     for name in (BASELINE, SWEDISH):
-        per_1000, share = stocks[name]
+        stock = stocks[name]
         path = SCENARIOS / f"{name}.toml"
-        set_toml_value(path, "initial_stock", "open_cases_per_1000_children", per_1000, stock_note)
-        set_toml_value(path, "initial_stock", "persistent_share_by_step", share, stock_note)
+        for key in ("open_cases_per_1000_children", "persistent_share_by_step", "mean_age_years_by_step"):
+            set_toml_value(path, "initial_stock", key, stock[f"initial_stock.{key}"], stock_note)
     set_toml_value(
         base_file,
         "staffing",
@@ -571,9 +602,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replications", type=int, default=3, help="replications per evaluation (default 3)")
     ap.add_argument("--years", type=float, default=8.0, help="measured years per replication (default 8)")
-    ap.add_argument("--warmup", type=float, default=12.0, help="warm-up years from empty (default 12)")
+    ap.add_argument("--warmup", type=float, default=8.0, help="warm-up years from the stock (default 8)")
+    ap.add_argument("--first-warmup", type=float, default=30.0, help="warm-up years from empty (default 30)")
+    ap.add_argument("--rounds", type=int, default=2, help="search rounds, each from the stock the last measured")
     ap.add_argument("--seed", type=int, default=2026, help="seed of the common random numbers (default 2026)")
-    ap.add_argument("--evaluations", type=int, default=60, help="evaluations of the search (default 60)")
+    ap.add_argument("--evaluations", type=int, default=40, help="evaluations of each search round (default 40)")
     ap.add_argument("--check-replications", type=int, default=8, help="replications of the final check")
     ap.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument(
@@ -592,22 +625,30 @@ def main(argv=None) -> int:
     if len(x) != len(PARAMETERS):
         ap.error(f"--start: {len(PARAMETERS)} values needed, got {len(x)}")
     old_staff = dict(problem.staff)
+    for name in (BASELINE, SWEDISH):
+        if problem.base.initial_stock.empty() if name == BASELINE else problem.swedish.initial_stock.empty():
+            print(f"{name}: no stock in the file; a first one from {args.first_warmup:g} years from empty", flush=True)
+            problem.stock[name] = _empty_stock()
+            problem.derive_stock(name, x, args.replications, warmup=args.first_warmup)
     problem.staff = danish_staff(problem, x)
     print(f"start: staff {problem.staff}", flush=True)
-    if not args.no_search:
-        print(f"least squares from {np.round(x, 4).tolist()}, at most {args.evaluations} evaluations", flush=True)
+    for round_ in range(0 if args.no_search else args.rounds):
+        print(
+            f"round {round_ + 1}: least squares from {np.round(x, 4).tolist()}, at most {args.evaluations} evaluations",
+            flush=True,
+        )
         x = rounded(search(problem, x, args.evaluations))
+        problem.derive_stock(BASELINE, x, args.check_replications)
         problem.staff = danish_staff(problem, x)
     low = problem.staff[BASELINE]
     problem.staff[SWEDISH] = swedish_staff(problem, x, low, max(low + 1, problem.staff[SWEDISH]))
     print(f"staff {problem.staff}", flush=True)
 
     print(f"final check: {args.check_replications} replications of {args.years:g} years, seed {args.seed}")
-    reps, stocks = {}, {}
+    reps = {}
     for name in (BASELINE, SWEDISH):
-        scenario = problem.scenario(name, x)
-        reps[name], ends = problem.run(scenario, replications=args.check_replications)
-        stocks[name] = steady_stock(ends, scenario.municipality.children)
+        problem.derive_stock(name, x, args.check_replications)  # the stock from its own end state...
+        reps[name], _ = problem.run(problem.scenario(name, x), replications=args.check_replications)  # ...checked
     text, _ = report(pd.concat(reps.values(), ignore_index=True))
     print()
     print(f"{'parameter':45s} {'old':>10s} {'new':>10s}")
@@ -615,12 +656,15 @@ def main(argv=None) -> int:
         print(f"{p.name:45s} {old:10.4g} {new:10.4g}")
     for name in problem.staff:
         print(f"{name + ' caseworkers':45s} {old_staff[name]:10d} {problem.staff[name]:10d}")
-    for name, (per_1000, share) in stocks.items():
-        print(f"{name} stock per 1,000 by step: {[round(sum(row), 2) for row in per_1000]}, persistent {share}")
+    for name in (BASELINE, SWEDISH):
+        stock = problem.stock[name]
+        per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
+        share, ages = stock["initial_stock.persistent_share_by_step"], stock["initial_stock.mean_age_years_by_step"]
+        print(f"{name} stock per 1,000 by step: {per_step}, persistent {share}, mean age {ages}")
     print()
     print(text)
     if args.write:
-        write(problem, x, problem.staff, stocks)
+        write(problem, x, problem.staff, problem.stock)
         print("written to scenarios/danish_baseline.toml, swedish_model.toml and danish_high_load.toml")
     print(f"{problem.evaluations} evaluations; {time.perf_counter() - started:.0f} s")
     return 0

@@ -11,9 +11,11 @@ Stable API::
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-from sim.results import Result
-from sim.scenario import Scenario, ScenarioError, load_scenario
+if TYPE_CHECKING:
+    from sim.results import Result
+    from sim.scenario import Scenario, ScenarioError, load_scenario
 
 try:
     __version__ = version("welfare-sim")
@@ -21,6 +23,21 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "simulate", "__version__"]
+
+_LAZY = {"Result": "sim.results", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario"}
+_LAZY["load_scenario"] = "sim.scenario"
+
+
+def __getattr__(name: str):
+    """``Result``, ``Scenario``, ``ScenarioError`` and ``load_scenario`` load on first use, so
+    that ``import sim`` (and the command line's start) stays light."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
 def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None = None) -> Result:

@@ -24,20 +24,30 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from sim import __version__, simulate
 from sim.indicators import SUMMARY_NAMES
-from sim.output import OutputError, atomic_folder, check_destination
-from sim.scenario import Scenario, load_scenario, resolve_scenario_path
+from sim.output import (
+    OutputError,
+    atomic_folder,
+    atomic_write,
+    check_destination,
+    check_writable,
+    child_name,
+    folder_lock,
+    note_output,
+    remove_stale_partials,
+)
+from sim.scenario import Scenario, base_chain, load_scenario
 from sim.stats import comparison_table, relative_half_width
 
 DEFAULT_REPLICATIONS = 10
@@ -50,6 +60,15 @@ DEFAULT_PRECISION_INDICATORS = ("cost_total_per_year", "children_in_care_mean", 
 
 class BatchError(ValueError):
     """A batch cannot run as asked; ``str()`` is a one-line message."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: ``kept`` finished replications of ``total`` (``None`` for
+    ``auto``) are in ``out``, and ``--resume`` finishes the rest."""
+
+    def __init__(self, out: Path, kept: int, total: int | None):
+        super().__init__(f"{out}: {kept} replications kept")
+        self.out, self.kept, self.total = out, kept, total
 
 
 # ----------------------------------------------------------------------------- specification
@@ -68,25 +87,9 @@ class ScenarioEntry:
         return hashlib.sha256(self.scenario.model_dump_json().encode()).hexdigest()
 
 
-def _file_chain(path: Path) -> list[Path]:
-    """The scenario file and the files of its base chain."""
-    import tomllib
-
-    chain, current = [], path
-    while current is not None and current.exists() and current not in chain:
-        chain.append(current)
-        base = tomllib.loads(current.read_text(encoding="utf-8")).get("base")
-        if not isinstance(base, str):
-            break
-        nxt = (current.parent / base).resolve()
-        current = nxt if nxt.suffix == ".toml" else nxt.with_name(nxt.name + ".toml")
-    return chain
-
-
 def scenario_entry(path_or_name: str | Path) -> ScenarioEntry:
     scenario = load_scenario(path_or_name)
-    path = resolve_scenario_path(path_or_name)
-    files = tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in _file_chain(path))
+    files = tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in base_chain(path_or_name))
     return ScenarioEntry(scenario.name, scenario, files)
 
 
@@ -106,6 +109,7 @@ class BatchSpec:
     backend: str = "local"
     scheduler: str | None = None
     write_tables: bool = True
+    force: bool = False  # run even when the work estimate is above the limits (sim.workload)
 
     def check(self) -> None:
         names = [e.name for e in self.scenarios]
@@ -114,25 +118,47 @@ class BatchSpec:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise BatchError(f"scenarios: two scenarios are named {dup[0]!r}; give each file its own name")
-        if self.replications is not None and self.replications < 1:
-            raise BatchError(f"--replications: must be >= 1 or 'auto', got {self.replications}")
-        if not (0 < self.precision < 1):
+        from sim.workload import MAX_REPLICATIONS, MAX_WORKERS, count_problem, seed_problem, years_problem
+
+        if self.replications is not None and (problem := count_problem(self.replications, 1, MAX_REPLICATIONS)):
+            raise BatchError(f"--replications: {problem} (or 'auto')")
+        if not (isinstance(self.precision, float | int) and 0 < self.precision < 1):
             raise BatchError(f"--precision: must be between 0 and 1, got {self.precision:g}")
-        if self.max_replications < 2:
-            raise BatchError(f"--max-replications: must be >= 2, got {self.max_replications}")
+        if problem := count_problem(self.max_replications, 2, MAX_REPLICATIONS):
+            raise BatchError(f"--max-replications: {problem}")
         unknown = [i for i in self.precision_indicators if i not in SUMMARY_NAMES]
         if unknown:
             raise BatchError(f"--indicator: unknown indicator {unknown[0]!r}")
-        if self.seed < 0:
-            raise BatchError(f"--seed: must be >= 0, got {self.seed}")
-        if self.years is not None and not (math.isfinite(self.years) and self.years > 0):
-            raise BatchError(f"--years: must be a finite number > 0, got {self.years:g}")
-        if self.workers < 1:
-            raise BatchError(f"--workers: must be >= 1, got {self.workers}")
+        if problem := seed_problem(self.seed):
+            raise BatchError(f"--seed: {problem}")
+        if problem := years_problem(self.years):
+            raise BatchError(f"--years: {problem}")
+        if problem := count_problem(self.workers, 1, MAX_WORKERS):
+            raise BatchError(f"--workers: {problem}")
         if self.backend not in ("local", "dask"):
             raise BatchError(f"--backend: must be 'local' or 'dask', got {self.backend!r}")
         if self.scheduler and self.backend != "dask":
             raise BatchError("--scheduler: needs --backend dask")
+        if self.scheduler:
+            from sim.distributed import check_scheduler_address
+
+            check_scheduler_address(self.scheduler)
+        from sim.workload import WorkloadError, check_workload
+
+        try:
+            check_workload([e.scenario for e in self.scenarios], self.years, self.most_replications, self.force)
+        except WorkloadError as exc:
+            raise BatchError(str(exc)) from None
+
+    @property
+    def most_replications(self) -> int:
+        """The most replications of each scenario the batch may run."""
+        return self.replications if self.replications is not None else self.max_replications
+
+    @property
+    def workers_used(self) -> int:
+        """The workers the batch starts: never more than it has replications to run."""
+        return max(1, min(self.workers, len(self.scenarios) * self.most_replications))
 
     def identity(self) -> dict:
         """What must match for ``--resume`` to continue this batch."""
@@ -235,26 +261,24 @@ class ProcessPool(Backend):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_backend(spec: BatchSpec) -> Backend:
+def make_backend(spec: BatchSpec, jobs: int | None = None) -> Backend:
+    """The backend of ``spec``, with at most ``jobs`` workers (the replications left to run)."""
+    workers = spec.workers_used if jobs is None else max(1, min(spec.workers_used, jobs))
     if spec.backend == "dask":
         from sim.distributed import DaskBackend
 
-        return DaskBackend(spec.workers, spec.scheduler)
-    if spec.workers == 1:
+        return DaskBackend(workers, spec.scheduler)
+    if workers == 1:
         return InProcess()
-    return ProcessPool(spec.workers)
+    return ProcessPool(workers)
 
 
 # ----------------------------------------------------------------------------- the batch folder
 
 
 def _write_json(path: Path, data) -> None:
-    """Write JSON atomically (a temporary file renamed over the old one)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    """Write JSON atomically (a temporary file renamed over the old one), readable by all."""
+    atomic_write(path, (json.dumps(data, indent=2, default=str, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def _jsonable(value: float):
@@ -262,7 +286,7 @@ def _jsonable(value: float):
 
 
 def replication_folder(out: Path, scenario: str, replication: int) -> Path:
-    return out / "tables" / f"scenario={scenario}" / f"replication={replication}"
+    return out / "tables" / child_name(f"scenario={scenario}") / f"replication={int(replication)}"
 
 
 def _git_commit() -> str | None:
@@ -359,43 +383,104 @@ def run_batch(
     progress: bool = False,
     command: list[str] | None = None,
 ) -> BatchResult:
-    """Run (or finish, with ``resume``) a batch into the folder ``out``."""
+    """Run (or finish, with ``resume``) a batch into the folder ``out``.
+
+    The folder is locked for the whole batch (:func:`sim.output.folder_lock`): a second
+    batch on it is refused at once. Temporary folders of replications that a killed batch
+    was writing are removed first.
+    """
     spec.check()
     out = Path(out)
-    manifest_path = out / "manifest.json"
     if resume:
-        if not manifest_path.exists():
-            raise OutputError(f"{out}: nothing to resume (no manifest.json)")
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("identity") != spec.identity():
-            raise BatchError(f"{out}: --resume needs the same scenarios, seed, years and replications as the first run")
+        _read_manifest(out, spec)
+        check_writable(out)
     else:
         check_destination(out)
-    backend = make_backend(spec)  # before anything is written: a backend that fails leaves no folder
+    created = not out.exists()
     try:
-        return _run(spec, out, backend, progress, command)
-    finally:
-        backend.close()
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the batch folder ({exc.strerror})") from None
+    note_output(out, "batch")
+    with folder_lock(out):
+        try:
+            if resume:
+                _read_manifest(out, spec)  # again, now that no one else writes it
+            else:
+                check_destination(out)  # another batch may have filled it before we locked it
+            for folder in [out, out / "scenarios", *(out / "tables").glob("scenario=*")]:
+                remove_stale_partials(folder, locked=True)  # left by a batch that was killed
+            # before anything is written: a backend that fails leaves no folder
+            backend = make_backend(spec, len(spec.scenarios) * spec.most_replications)
+        except BaseException:
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        try:
+            return _run(spec, out, backend, progress, command)
+        finally:
+            backend.close()
+
+
+def _read_manifest(out: Path, spec: BatchSpec) -> dict:
+    """The manifest of a batch to resume, checked against ``spec``."""
+    from sim.scenario import ScenarioError, read_limited
+
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise OutputError(f"{out}: nothing to resume (no manifest.json)")
+    try:
+        old = json.loads(read_limited(manifest_path, "manifest", limit=100_000_000))
+    except ScenarioError as exc:
+        raise BatchError(f"{manifest_path}: cannot resume: {exc.message}") from None
+    except json.JSONDecodeError as exc:
+        raise BatchError(f"{manifest_path}: corrupt (not JSON: {exc.msg}); cannot resume this batch") from None
+    if not isinstance(old, dict) or "identity" not in old:
+        raise BatchError(f"{manifest_path}: corrupt (no identity); cannot resume this batch")
+    if old.get("identity") != spec.identity():
+        raise BatchError(f"{out}: --resume needs the same scenarios, seed, years and replications as the first run")
+    return old
+
+
+def _finished_summary(marker: Path) -> dict[str, float] | None:
+    """The summary of a finished replication, or ``None`` when its ``summary.json`` is not
+    one (corrupt, cut short, edited): that replication is run again."""
+    from sim.scenario import ScenarioError, read_limited
+
+    try:
+        values = json.loads(read_limited(marker, "summary"))
+    except (ScenarioError, json.JSONDecodeError):
+        return None
+    if not isinstance(values, dict) or not values:
+        return None
+    if any(not isinstance(v, int | float) or isinstance(v, bool) for v in values.values() if v is not None):
+        return None
+    if any(name not in values for name in SUMMARY_NAMES):
+        return None
+    return {key: (math.nan if v is None else float(v)) for key, v in values.items()}
 
 
 def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: list[str] | None) -> BatchResult:
     manifest_path = out / "manifest.json"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scenarios").mkdir(exist_ok=True)
-    for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
-        (out / "scenarios" / f"{entry.name}.json").write_text(entry.scenario.model_dump_json(indent=2) + "\n")
 
     names = [e.name for e in spec.scenarios]
     summaries: dict[tuple[int, int], dict[str, float]] = {}
     finished: list[dict] = []
     for k, name in enumerate(names):
-        for folder in (out / "tables" / f"scenario={name}").glob("replication=*"):
+        for folder in (out / "tables" / child_name(f"scenario={name}")).glob("replication=*"):
+            r_text = folder.name.split("=", 1)[1]
+            if not r_text.isdigit() or not folder.is_dir():
+                continue
             marker = folder / "summary.json"
-            if marker.exists():
-                r = int(folder.name.split("=", 1)[1])
-                values = json.loads(marker.read_text(encoding="utf-8"))
-                summaries[(k, r)] = {key: (math.nan if v is None else v) for key, v in values.items()}
-                finished.append({"scenario": name, "replication": r, "seconds": None, "resumed": True})
+            values = _finished_summary(marker) if marker.exists() else None
+            if values is None:
+                if marker.exists():
+                    print(f"welfare-sim: {marker}: not a summary (corrupt); running it again", file=sys.stderr)
+                shutil.rmtree(folder, ignore_errors=True)  # unfinished or corrupt: run again
+                continue
+            r = int(r_text)
+            summaries[(k, r)] = values
+            finished.append({"scenario": name, "replication": r, "seconds": None, "resumed": True})
 
     manifest = {
         "package_version": __version__,
@@ -415,7 +500,7 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
         "crn": spec.crn,
         "years": spec.years,
         "seeds": {},
-        "workers": spec.workers,
+        "workers": spec.workers_used,
         "backend": spec.backend,
         "scheduler": spec.scheduler,
         "started": dt.datetime.now().isoformat(timespec="seconds"),
@@ -424,7 +509,11 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
         "replications_used": None,
         "finished": finished,
     }
-    _write_json(manifest_path, manifest)
+    _write_json(manifest_path, manifest)  # first: a folder with anything in it can be resumed
+    (out / "scenarios").mkdir(exist_ok=True)
+    for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
+        path = out / "scenarios" / child_name(f"{entry.name}.json")
+        atomic_write(path, (entry.scenario.model_dump_json(indent=2) + "\n").encode("utf-8"))
 
     def record(result: JobResult) -> None:
         name = names[result.scenario_index]
@@ -432,8 +521,6 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
             folder = replication_folder(out, name, result.replication)
             folder.parent.mkdir(parents=True, exist_ok=True)
             if folder.exists():  # a replication interrupted while writing: written again
-                import shutil
-
                 shutil.rmtree(folder)
             with atomic_folder(folder) as tmp:
                 for table_name, table in result.tables.items():
@@ -464,10 +551,17 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
             if _precise_enough(summaries, len(names), target, spec):
                 break
             target += AUTO_ROUND
-    except BaseException:
+    except BaseException as exc:
         manifest["status"] = "interrupted"
         manifest["ended"] = dt.datetime.now().isoformat(timespec="seconds")
-        _write_json(manifest_path, manifest)
+        try:
+            _write_json(manifest_path, manifest)
+        except OSError:
+            pass  # a full disk: the replications on disk say what was finished
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, BatchInterrupted):
+            kept = len(summaries) if spec.write_tables else 0
+            total = len(names) * spec.replications if spec.replications is not None else None
+            raise BatchInterrupted(out, kept, total) from None
         raise
     finally:
         bar.close()
@@ -481,10 +575,8 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
     replications = pd.DataFrame(rows)
     indicators = [c for c in replications.columns if c not in ("scenario", "replication", "seed")]
     comparison = comparison_table(replications, names, indicators)
-    replications.to_parquet(out / ".replications.parquet.tmp", index=False)
-    os.replace(out / ".replications.parquet.tmp", out / "replications.parquet")
-    comparison.to_csv(out / ".comparison.csv.tmp", index=False, float_format="%.17g")
-    os.replace(out / ".comparison.csv.tmp", out / "comparison.csv")
+    atomic_write(out / "replications.parquet", replications.to_parquet(index=False))
+    atomic_write(out / "comparison.csv", comparison.to_csv(index=False, float_format="%.17g").encode("utf-8"))
 
     manifest["seeds"] = {
         name: [list(replication_seed(spec.seed, r, k, spec.crn)) for r in range(target)] for k, name in enumerate(names)
@@ -508,7 +600,7 @@ def _precise_enough(summaries: dict, n_scenarios: int, target: int, spec: BatchS
 # ----------------------------------------------------------------------------- batch files
 
 
-def load_batch_file(path: str | Path) -> tuple[BatchSpec, Path | None]:
+def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, Path | None]:
     """Read a batch description (TOML): the spec and the output folder it names, if any.
 
     Keys: ``scenarios`` (list of files, relative to the batch file, or shipped names),
@@ -516,46 +608,48 @@ def load_batch_file(path: str | Path) -> tuple[BatchSpec, Path | None]:
     ``max_replications``, ``seed``, ``years``, ``crn``, ``workers``, ``backend``,
     ``scheduler``, ``out`` (relative to the batch file), ``tables``.
     """
-    import tomllib
+    from typing import Annotated, Literal
 
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    from sim.scenario import ScenarioError, _first_error
+    from sim.scenario import ScenarioError, _display, _first_error, parse_toml, resolve_reference
+    from sim.workload import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, YEARS_MAX, YEARS_MIN
 
     class BatchFile(BaseModel):
-        model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-        scenarios: list[str] = Field(min_length=1)
-        replications: int | str = DEFAULT_REPLICATIONS
+        model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+        scenarios: list[str] = Field(min_length=1, max_length=1000)
+        replications: Annotated[int, Field(ge=1, le=MAX_REPLICATIONS)] | Literal["auto"] = DEFAULT_REPLICATIONS
         precision: float = Field(DEFAULT_PRECISION, gt=0, lt=1)
-        indicators: list[str] = list(DEFAULT_PRECISION_INDICATORS)
-        max_replications: int = Field(DEFAULT_MAX_REPLICATIONS, ge=2)
-        seed: int = Field(1, ge=0)
-        years: float | None = Field(None, gt=0)
+        indicators: list[str] = Field(list(DEFAULT_PRECISION_INDICATORS), max_length=1000)
+        max_replications: int = Field(DEFAULT_MAX_REPLICATIONS, ge=2, le=MAX_REPLICATIONS)
+        seed: int = Field(1, ge=0, le=MAX_SEED)
+        years: float | None = Field(None, ge=YEARS_MIN, le=YEARS_MAX)
         crn: bool = True
-        workers: int | None = Field(None, ge=1)
-        backend: str = "local"
-        scheduler: str | None = None
-        out: str | None = None
+        workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
+        backend: Literal["local", "dask"] = "local"
+        scheduler: str | None = Field(None, max_length=1000)
+        out: str | None = Field(None, min_length=1, max_length=1000)
         tables: bool = True
 
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(path, None, "no such batch file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(path, None, f"malformed TOML: {exc}") from None
+    raw = parse_toml(path, "batch file")
     try:
         spec_file = BatchFile.model_validate(raw)
     except ValidationError as exc:
         field_name, message = _first_error(exc)
-        raise ScenarioError(path, field_name, message) from None
-    if isinstance(spec_file.replications, str) and spec_file.replications != "auto":
-        raise ScenarioError(path, "replications", f"must be a number or 'auto', got {spec_file.replications!r}")
-    scenario_paths = []
-    for item in spec_file.scenarios:
-        candidate = path.parent / item
-        scenario_paths.append(candidate if candidate.exists() or "/" in item or item.endswith(".toml") else item)
+        raise ScenarioError(_display(path), field_name, message) from None
+    scenario_paths = [resolve_reference(item, path, f"scenarios.{i}") for i, item in enumerate(spec_file.scenarios)]
+    out = None
+    if spec_file.out is not None:
+        relative = PurePosixPath(spec_file.out)
+        if relative.is_absolute() or ".." in relative.parts or spec_file.out.startswith("~"):
+            raise ScenarioError(
+                _display(path),
+                "out",
+                f"must be a folder beside the batch file (no absolute path, no '..'), got "
+                f"{spec_file.out!r}; or give --out",
+            )
+        out = path.parent / relative
     spec = BatchSpec(
         scenarios=[scenario_entry(p) for p in scenario_paths],
         replications=None if spec_file.replications == "auto" else int(spec_file.replications),
@@ -568,12 +662,12 @@ def load_batch_file(path: str | Path) -> tuple[BatchSpec, Path | None]:
         backend=spec_file.backend,
         scheduler=spec_file.scheduler,
         write_tables=spec_file.tables,
+        force=force,
     )
     if spec_file.workers is not None:
         spec.workers = spec_file.workers
     try:
         spec.check()
     except BatchError as exc:
-        raise ScenarioError(path, None, str(exc).replace("--", "")) from None
-    out = (path.parent / spec_file.out) if spec_file.out else None
+        raise ScenarioError(_display(path), None, str(exc).replace("--", "")) from None
     return spec, out

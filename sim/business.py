@@ -331,6 +331,7 @@ def run_business_case(
     out: str | Path | None = None,
     progress: bool = False,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> BusinessCase:
     """Run BASELINE and NEW as one batch (common random numbers, tables written) into
     ``out`` (default ``outputs/business-case-<timestamp>/``), make the business case from
@@ -345,7 +346,7 @@ def run_business_case(
     entries = [e if isinstance(e, ScenarioEntry) else scenario_entry(e) for e in (baseline_entry, new_entry)]
     if replications < 2:
         raise BusinessCaseError(f"--replications: must be >= 2 for confidence intervals, got {replications}")
-    spec = BatchSpec(scenarios=entries, replications=replications, seed=seed, years=float(years), crn=True)
+    spec = BatchSpec(scenarios=entries, replications=replications, seed=seed, years=float(years), crn=True, force=force)
     if workers is not None:
         spec.workers = workers
     spec.check()
@@ -613,20 +614,23 @@ def add_business_command(subparsers):
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/business-case-<timestamp>/)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
     p.add_argument("--no-report", action="store_true", help="do not write report.html into the folder")
+    from sim.cli import add_force_option
+
+    add_force_option(p)
     p.set_defaults(func=cmd_business_case)
     return p
 
 
 def _check_args(args) -> None:
-    from sim.cli import UsageError, check_years
+    from sim.cli import UsageError, check_count, check_seed, check_workers, check_years
+    from sim.workload import MAX_REPLICATIONS
 
     check_years(args.years)
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2 for confidence intervals, got {args.replications}")
-    if args.seed < 0:
-        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    check_count(args.replications, "--replications", 2, MAX_REPLICATIONS)
+    check_seed(args.seed)
+    check_workers(args.workers)
 
 
 def cmd_business_case(args) -> int:
@@ -641,6 +645,9 @@ def cmd_business_case(args) -> int:
         raise UsageError(f"NEW: both scenarios are named {new.name!r}; compare two different scenarios")
     out = Path(args.out) if args.out else default_out()
     check_destination(out)  # before the run, not after it
+    from sim.cli import check_work
+
+    check_work([baseline.scenario, new.scenario], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"business case {new.name} against {baseline.name}: {args.replications} replications x "
@@ -658,6 +665,7 @@ def cmd_business_case(args) -> int:
             out=out,
             progress=sys.stderr.isatty() and not args.quiet,
             command=sys.argv,
+            force=args.force,
         )
     except BusinessCaseError as exc:
         raise UsageError(str(exc)) from None

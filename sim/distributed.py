@@ -28,6 +28,7 @@ scenario files: the scenarios travel with the jobs).
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 
@@ -51,8 +52,23 @@ def _bad_address(address: str, exc: Exception) -> BatchError:
     return BatchError(f"--scheduler: {address!r} is not a Dask scheduler address (tcp://HOST:PORT): {reason}")
 
 
+_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse an address that is not ``tcp://HOST:PORT`` (or ``tls://``) with a one-line
+    :class:`BatchError`, without importing Dask or connecting: before any work starts."""
+    match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if match is None or not 1 <= int(match.group(3)) <= 65535:
+        shown = address if isinstance(address, str) and len(address) <= 80 else f"{str(address)[:77]}..."
+        raise BatchError(
+            f"--scheduler: {shown!r} is not a Dask scheduler address (tcp://HOST:PORT, the port written out)"
+        )
+
+
 def _check_address(address: str) -> None:
     """Refuse a malformed address before connecting (a Client that fails on one lingers)."""
+    check_scheduler_address(address)
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
 

@@ -225,8 +225,11 @@ def _write_atomically(path: Path, write) -> None:
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; name the file to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write ({path.parent} is a file, not a folder)")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist; create it first")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None

@@ -36,7 +36,8 @@ from sim.recorder import Recorder
 from sim.rng import Streams, index_for
 from sim.scenario import DAYS_PER_YEAR, Scenario
 
-ADULT_DAYS = 18 * DAYS_PER_YEAR
+ADULT_YEARS = 18.0
+ADULT_DAYS = ADULT_YEARS * DAYS_PER_YEAR
 EVENTS: tuple[str, ...] = (
     "notification",
     "application",
@@ -131,6 +132,18 @@ class Environment(simpy.Environment):
                 exc = type(event._value)(*event._value.args)
                 exc.__cause__ = event._value
                 raise exc
+
+
+def _stock_age(stream, mean_years: float) -> float:
+    """An age in [0, 18) years from the linear density with the given mean (6 to 12; 9 is
+    uniform): children in care are older on average than children notified, since those whose
+    need persists stay until 18. Drawn by rejection, from the initial stock's own stream."""
+    slope = (mean_years - 9.0) / 27.0  # density (1 + slope (a - 9)) / 18; its mean is 9 + 27 slope
+    top = 1.0 + 9.0 * abs(slope)
+    while True:
+        age, u = stream.uniform() * ADULT_YEARS, stream.uniform()
+        if u * top <= 1.0 + slope * (age - 9.0):
+            return age
 
 
 class Model:
@@ -345,7 +358,7 @@ class Model:
                 expected = per_1000 * scale
                 count = int(expected) + (stream.uniform() < expected - int(expected))
                 for _ in range(count):
-                    age_years = s.children.age_min_years + stream.uniform() * (18 - s.children.age_min_years)
+                    age_years = _stock_age(stream, stock.mean_age_years_by_step[step - 1])
                     persistent = stream.uniform() < stock.persistent_share_by_step[step - 1]
                     child = self._new_child(-age_years * DAYS_PER_YEAR, need, stream.uniform(), persistent)
                     case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
@@ -603,8 +616,17 @@ class Model:
 
     def end_stock(self) -> list[tuple]:
         """The open cases on the ladder at the end of the run: step, need and persistence."""
+        end = self.end_day
         return [
-            (c.id, c.child.id, c.child.step, c.child.need, c.child.persistent, c.step_start_day)
+            (
+                c.id,
+                c.child.id,
+                c.child.step,
+                c.child.need,
+                c.child.persistent,
+                c.step_start_day,
+                (end - c.child.birth_day) / DAYS_PER_YEAR,
+            )
             for c in self.open_cases
             if c.child.step
         ]

@@ -67,6 +67,7 @@ DEFAULT_REPLICATIONS = 5
 STAFF_PARAM = "staffing.caseworkers"
 STAFF_LOW = 1
 STAFF_HIGH = 500
+STAFF_MAX = 10_000  # the range of staffing.caseworkers
 MAX_VALUES = 1000
 CONTEXT_INDICATORS: tuple[str, ...] = ("mean_caseload_cases", "cost_staff_per_year", "cost_total_per_year")
 """Shown beside the targets' indicators in the staffing answer."""
@@ -286,6 +287,7 @@ def _run_levels(
     write_tables: bool,
     progress: bool,
     command: list[str] | None,
+    force: bool = False,
 ) -> BatchResult:
     """One batch over the entries with common random numbers (the sweep machinery)."""
     from sim.batch import BatchSpec, run_batch
@@ -293,7 +295,13 @@ def _run_levels(
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise PlannerError(f"replications: must be a whole number >= 1, got {replications!r}")
     spec = BatchSpec(
-        scenarios=entries, replications=replications, seed=seed, years=years, crn=True, write_tables=write_tables
+        scenarios=entries,
+        replications=replications,
+        seed=seed,
+        years=years,
+        crn=True,
+        write_tables=write_tables,
+        force=force,
     )
     if workers is not None:
         spec.workers = workers
@@ -377,6 +385,7 @@ def run_sweep(
     progress: bool = False,
     write_tables: bool = False,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Run ``entry`` at every value of ``param`` in one batch with common random numbers
     and write ``sweep.csv`` and ``sweep.png`` beside the batch's files in ``out`` (a new or
@@ -389,13 +398,29 @@ def run_sweep(
     if out is None:
         out = Path("outputs") / f"sweep-{safe_name(entry.name)}-{param.rsplit('.', 1)[-1]}-{_timestamp()}"
     out = Path(out)
-    batch = _run_levels(entries, replications, seed, years, workers, out, write_tables, progress, command)
-    table = sweep_table(batch, param, entries, values)
-    _write_csv(table, out / "sweep.csv")
-    from sim.plots import save_figure
+    from sim.output import folder_lock, note_output
 
-    fig = plot_sweep(table, param, names, title=_sweep_title(entry.name, param, replications, seed))
-    save_figure(fig, out / "sweep.png")
+    check_destination(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    note_output(out, "files")
+    with folder_lock(out):  # for the whole sweep: the batch, then its table and figure
+        try:
+            batch = _run_levels(
+                entries, replications, seed, years, workers, out, write_tables, progress, command, force
+            )
+        except BaseException:
+            if created and not (out / "manifest.json").exists():  # refused before the batch began: no folder
+                import shutil
+
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        table = sweep_table(batch, param, entries, values)
+        _write_csv(table, out / "sweep.csv")
+        from sim.plots import save_figure
+
+        fig = plot_sweep(table, param, names, title=_sweep_title(entry.name, param, replications, seed))
+        save_figure(fig, out / "sweep.png")
     return SweepResult(out, entry.name, param, values, names, replications, seed, table, batch)
 
 
@@ -682,6 +707,7 @@ def find_staffing(
     progress: bool = False,
     report=None,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> StaffResult:
     """The smallest number of caseworkers in ``[low, high]`` (default 1..500) at which every
     target is met with ``confidence``; see the module's docstring for the search.
@@ -708,7 +734,7 @@ def find_staffing(
             return levels[level]
         entries = sweep_entries(entry, STAFF_PARAM, [level])
         folder = out / "levels" / f"caseworkers={level}"
-        batch = _run_levels(entries, replications, seed, years, workers, folder, False, progress, command)
+        batch = _run_levels(entries, replications, seed, years, workers, folder, False, progress, command, force)
         stats = indicator_stats(batch.replications, entries[0].name, confidence)
         met = {str(t): t.met(stats.loc[t.indicator, "ci_low"], stats.loc[t.indicator, "ci_high"]) for t in parsed}
         result = LevelResult(level, stats, met, folder)
@@ -944,18 +970,21 @@ def _common_options(p) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/<command>-<scenario>-<timestamp>/)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    from sim.cli import add_force_option
+
+    add_force_option(p)
 
 
 def _check_common(args, least_replications: int) -> None:
-    from sim.cli import UsageError, check_years
+    from sim.cli import UsageError, check_count, check_seed, check_workers, check_years
+    from sim.workload import MAX_REPLICATIONS
 
     if args.replications < least_replications:
         raise UsageError(f"--replications: must be >= {least_replications}, got {args.replications}")
-    if args.seed < 0:
-        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    check_count(args.replications, "--replications", least_replications, MAX_REPLICATIONS)
+    check_seed(args.seed)
     check_years(args.years)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    check_workers(args.workers)
 
 
 def cmd_sweep(args) -> int:
@@ -982,6 +1011,9 @@ def cmd_sweep(args) -> int:
     leaf = args.param.rsplit(".", 1)[-1]
     out = Path(args.out) if args.out else Path("outputs") / f"sweep-{safe_name(entry.name)}-{leaf}-{_timestamp()}"
     check_destination(out)
+    from sim.cli import check_work
+
+    check_work([e.scenario for e in entries], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"{entry.name}: {args.param} at {len(entries)} values x {args.replications} replications, "
@@ -1001,6 +1033,7 @@ def cmd_sweep(args) -> int:
         progress=sys.stderr.isatty() and not args.quiet,
         write_tables=args.tables,
         command=sys.argv,
+        force=args.force,
     )
     print(f"{entry.name}: {entry.scenario.title}")
     print(
@@ -1028,6 +1061,10 @@ def cmd_staff(args) -> int:
             raise UsageError(f"--target: {exc}") from None
     if args.low is not None and args.low < 1:
         raise UsageError(f"--low: must be >= 1, got {args.low}")
+    from sim.cli import check_count
+
+    check_count(args.low, "--low", 1, STAFF_MAX)
+    check_count(args.high, "--high", 1, STAFF_MAX)
     if args.high is not None and args.high < (args.low or STAFF_LOW):
         raise UsageError(f"--high: must be >= --low ({args.low or STAFF_LOW}), got {args.high}")
     entry = _entry(args.scenario)
@@ -1041,6 +1078,10 @@ def cmd_staff(args) -> int:
         verdict = "meets every target" if not missed else "misses " + ", ".join(missed)
         print(f"{_caseworkers(level)}: {verdict}", file=sys.stderr)
 
+    from sim.cli import check_work
+
+    highest = entry.scenario.with_overrides(**{STAFF_PARAM: args.high or STAFF_HIGH})
+    check_work([highest], args.years, args.replications, args.force)
     if not args.quiet:
         print(
             f"{entry.name}: searching {args.low or STAFF_LOW}..{args.high or STAFF_HIGH} caseworkers, "
@@ -1059,6 +1100,7 @@ def cmd_staff(args) -> int:
         out=out,
         report=report,
         command=sys.argv,
+        force=args.force,
     )
     print(result.text())
     print()

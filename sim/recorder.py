@@ -121,4 +121,4 @@ class Recorder:
             *(f"{kind}_hours:f" for kind in TASK_KINDS),
         )
         self.ladder = Table("time_days:f", "step:i", "children:i")
-        self.stock = Table("case:i", "child:i", "step:i", "need:i", "persistent:b", "step_start_day:f")
+        self.stock = Table("case:i", "child:i", "step:i", "need:i", "persistent:b", "step_start_day:f", "age_years:f")

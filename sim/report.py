@@ -14,9 +14,7 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from sim.rundata import RunData, load_run
 
@@ -150,7 +148,7 @@ def build_report(data: RunData) -> str:
             f'<figure id="fig-{name}"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(title)}</figcaption></figure>"
         )
-    manifest = json.dumps(data.manifest, indent=2, default=str)
+    manifest = json.dumps(portable(data.manifest), indent=2, default=str)
     scenarios = ", ".join(html.escape(n) for n in data.scenarios)
     made = dt.datetime.now().isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
@@ -162,7 +160,7 @@ def build_report(data: RunData) -> str:
 </head>
 <body>
 <h1>welfare-sim report</h1>
-<p class="meta">Scenarios: {scenarios}. Folder: {html.escape(str(data.folder))}. Made {made}.</p>
+<p class="meta">Scenarios: {scenarios}. Folder: {html.escape(data.folder.resolve().name)}. Made {made}.</p>
 <nav><a href="#comparison">Comparison</a>{business_link}<a href="#figures">Figures</a>
 <a href="#parameters">Parameters</a><a href="#manifest">Manifest</a></nav>
 <h2 id="comparison">Comparison</h2>
@@ -179,16 +177,26 @@ def build_report(data: RunData) -> str:
 """
 
 
+def portable(value):
+    """``value`` (a manifest) with every absolute path of this machine cut to its last part
+    (``/home/me/study/x.toml`` -> ``.../x.toml``): a report is made to be shared."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(v) for v in value]
+    if isinstance(value, str) and (value.startswith(("/", "~")) or (len(value) > 2 and value[1:3] == ":\\")):
+        return f".../{PurePath(value).name}" if PurePath(value).name else "..."
+    return value
+
+
 def write_report(folder: str | Path) -> Path:
-    """Write ``folder/report.html`` (atomically) and return its path."""
+    """Write ``folder/report.html`` (atomically, readable by all) and return its path."""
+    from sim.output import atomic_write
+
     folder = Path(folder)
     page = build_report(load_run(folder))
     path = folder / "report.html"
-    fd, tmp = tempfile.mkstemp(prefix=".report.html.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(page)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic_write(path, page.encode("utf-8"))
     return path
 
 

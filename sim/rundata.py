@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+MAX_JSON_BYTES = 100_000_000
+"""The largest JSON file of a results folder read back (a manifest of many replications)."""
+
 
 class RunDataError(ValueError):
     """The folder is not a results folder; ``str()`` is a one-line message."""
@@ -45,7 +48,7 @@ class RunData:
             path = self.folder / f"{name}.parquet"
             if not path.exists():
                 raise RunDataError(f"{self.folder}: no {name} table")
-            frame = pd.read_parquet(path)
+            frame = _parquet(path)
             frame.insert(0, "replication", 0)
             out[self.scenarios[0]] = frame
             return out
@@ -58,7 +61,7 @@ class RunData:
             for folder in folders:
                 path = folder / f"{name}.parquet"
                 if path.exists():
-                    frame = pd.read_parquet(path)
+                    frame = _parquet(path)
                     frame.insert(0, "replication", int(folder.name.split("=", 1)[1]))
                     frames.append(frame)
             if not frames:
@@ -69,7 +72,10 @@ class RunData:
     @property
     def measured_days(self) -> float:
         if self.kind == "run":
-            return float(self.manifest["measured_days"])
+            try:
+                return float(self.manifest["measured_days"])
+            except (KeyError, TypeError, ValueError):
+                raise RunDataError(f"{self.folder}: run.json does not record the measured days") from None
         years = self.manifest.get("years")
         if years is None:
             known = [p["run"]["years"] for p in self.parameters.values() if "run" in p]
@@ -79,16 +85,71 @@ class RunData:
         return float(years) * 365.25
 
 
+def _parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        raise RunDataError(f"{path}: corrupt table ({' '.join(str(exc).split())[:100]})") from None
+
+
+def _json(path: Path, what: str):
+    """A JSON file of a results folder; a :class:`RunDataError` if it is not one."""
+    from sim.scenario import ScenarioError, read_limited
+
+    try:
+        return json.loads(read_limited(path, what, limit=MAX_JSON_BYTES))
+    except ScenarioError as exc:
+        raise RunDataError(f"{path}: {exc.message}") from None
+    except json.JSONDecodeError as exc:
+        raise RunDataError(f"{path}: corrupt ({exc.msg} at line {exc.lineno}); not a {what}") from None
+
+
+def _name(value, path: Path, folder_name: bool = True) -> str:
+    """A scenario name read from a results folder; in a batch folder it names folders and
+    files, so it must be one file name (nothing that leaves its folder)."""
+    from sim.output import OutputError, child_name
+
+    if not isinstance(value, str) or not value:
+        raise RunDataError(f"{path}: corrupt (a scenario name that is not one: {str(value)[:60]!r})")
+    if folder_name:
+        try:
+            child_name(f"scenario={value}")
+            child_name(f"{value}.json")
+        except OutputError:
+            raise RunDataError(f"{path}: corrupt (a scenario name that leaves its folder: {value[:60]!r})") from None
+    return value
+
+
 def load_run(folder: str | Path) -> RunData:
-    """Open a results folder written by ``welfare-sim run``, ``compare`` or ``batch``."""
+    """Open a results folder written by ``welfare-sim run``, ``compare`` or ``batch``.
+
+    A folder that is not one, or whose files are corrupt or lack what they should hold,
+    gives a one-line :class:`RunDataError`."""
     folder = Path(folder)
-    if (folder / "manifest.json").exists():
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        scenarios = [s["name"] for s in manifest["scenarios"]]
+    if not folder.is_dir():
+        raise RunDataError(f"{folder}: not a results folder (no such folder)")
+    try:
+        return _load_run(folder)
+    except RunDataError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise RunDataError(f"{folder}: corrupt results folder (a file lacks {exc!s:.60})") from None
+    except (ValueError, OSError) as exc:  # pyarrow's and pandas' errors on a damaged table
+        reason = " ".join(str(exc).split())[:120]
+        raise RunDataError(f"{folder}: corrupt results folder ({type(exc).__name__}: {reason})") from None
+
+
+def _load_run(folder: Path) -> RunData:
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        manifest = _json(manifest_path, "batch manifest")
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("scenarios"), list):
+            raise RunDataError(f"{manifest_path}: corrupt (no list of scenarios); not a batch manifest")
+        scenarios = [_name(s["name"], manifest_path) for s in manifest["scenarios"]]
         parameters = {}
         for name in scenarios:
             path = folder / "scenarios" / f"{name}.json"
-            parameters[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            parameters[name] = _json(path, "scenario") if path.exists() else {}
         if not (folder / "replications.parquet").exists():
             raise RunDataError(
                 f"{folder}: the batch has not finished (no replications.parquet); finish it with --resume"
@@ -97,10 +158,14 @@ def load_run(folder: str | Path) -> RunData:
         comparison = pd.read_csv(folder / "comparison.csv")
         return RunData(folder, "batch", scenarios, parameters, replications, comparison, manifest)
     if (folder / "run.json").exists() and (folder / "summary.json").exists():
-        facts = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        parameters = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))
-        name = facts["scenario"]
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        facts = _json(folder / "run.json", "run description")
+        if not isinstance(facts, dict):
+            raise RunDataError(f"{folder / 'run.json'}: corrupt (not a table of facts)")
+        parameters = _json(folder / "scenario.json", "scenario")
+        name = _name(facts["scenario"], folder / "run.json", folder_name=False)
+        summary = _json(folder / "summary.json", "summary")
+        if not isinstance(summary, dict):
+            raise RunDataError(f"{folder / 'summary.json'}: corrupt (not a table of indicators)")
         row = {
             "scenario": name,
             "replication": 0,

@@ -1,7 +1,7 @@
 """Scenario files: TOML, validated once at the edge by pydantic v2, then frozen.
 
-A scenario file may name a ``base`` scenario (a path relative to the file, with or
-without ``.toml``) and override only what differs; tables are merged key by key,
+A scenario file may name a ``base`` scenario (a file beside it, with or without
+``.toml``, or a shipped scenario's name) and override only what differs; tables are merged key by key,
 everything else (numbers, strings, lists) is replaced whole.
 
 Every section may carry a ``source`` table that maps a field of that section to a
@@ -10,15 +10,26 @@ statistics), ``"assumption: ..."`` or ``"calibrated: ..."``.
 
 Errors are raised as :class:`ScenarioError`, whose text is one line naming the file and
 the dotted field, e.g. ``scenarios/x.toml: staffing.caseworkers: must be > 0, got -3``.
+
+Hostile input (issue 11): every number has a finite range (stated in its field's
+description) and a strict type (``caseworkers = true`` or ``1.5`` is refused, not
+converted); a scenario's ``name`` is an identifier, since it names output folders; only
+regular files of at most :data:`MAX_FILE_BYTES` are read, nested at most
+:data:`MAX_NESTING` tables deep, with a ``base`` chain of at most :data:`MAX_BASE_CHAIN`
+files; and a file names other scenarios (``base``, ``transition.to``,
+``districts[].scenario``) only beside itself or among the shipped scenarios.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 STEP_NAMES: tuple[str, ...] = ("early_support", "home_support", "kinship", "foster", "institution")
 """The five rungs of the intervention ladder, lowest first (MODEL.md 3.4)."""
@@ -28,10 +39,38 @@ PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
 
 DAYS_PER_YEAR = 365.25
 
+MAX_FILE_BYTES = 1_000_000
+"""The largest scenario or batch file read (bytes); a shipped scenario is about 15 kB."""
+
+MAX_NESTING = 10
+"""The deepest nesting of tables and arrays in a scenario file (a scenario needs 4)."""
+
+MAX_BASE_CHAIN = 16
+"""The most files in a chain of ``base`` scenarios."""
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A scenario's name in a file: an identifier (it names output folders and files)."""
+
+DERIVED_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+"""A name the program derives (``herning.north`` for a district, ``x-share-0.25`` for a
+sweep): identifiers joined by dots, still one safe folder name (no ``/``, never ``..``)."""
+
+TEN_YEARS_DAYS = 10 * DAYS_PER_YEAR
+CHILDHOOD_DAYS = 18 * DAYS_PER_YEAR
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+
+# Ranges of issue 11 (every number finite; each field's description states its range).
+RatePerYear = Annotated[float, Field(ge=0, le=52)]  # a change of need at most weekly
+TaskHours = Annotated[float, Field(ge=0, le=500)]  # one task: at most three months of full-time work
+StandingHours = Annotated[float, Field(ge=0, le=40)]  # one case's standing work: at most a working week
+Interval = Annotated[float, Field(ge=1, le=TEN_YEARS_DAYS)]  # days between visits or to a deadline
+CasePoints = Annotated[float, Field(ge=0, le=1000)]
+StaffCount = Annotated[int, Field(gt=0, le=10_000)]
+StaffCount0 = Annotated[int, Field(ge=0, le=10_000)]
 
 
 class ScenarioError(ValueError):
@@ -47,7 +86,7 @@ class ScenarioError(ValueError):
 class Section(BaseModel):
     """A table of a scenario file: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     source: dict[str, str] = Field(
         default_factory=dict,
@@ -64,22 +103,43 @@ class Section(BaseModel):
 
 
 class Run(Section):
-    years: Positive = Field(10.0, description="Measured simulation length in years, after the warm-up.")
-    warmup_years: NonNegative = Field(
-        2.0, description="Years simulated before measurement starts; cut from every result."
+    years: Annotated[float, Field(ge=0.01, le=100)] = Field(
+        10.0,
+        description="Measured simulation length in years, after the warm-up (years; 0.01 to 100: a century is "
+        "beyond any plan).",
     )
-    snapshot_interval_days: Positive = Field(7.0, description="Days between caseload snapshots of every caseworker.")
+    warmup_years: Annotated[float, Field(ge=0, le=50)] = Field(
+        2.0, description="Years simulated before measurement starts; cut from every result (years; 0 to 50)."
+    )
+    snapshot_interval_days: Annotated[float, Field(ge=1, le=DAYS_PER_YEAR)] = Field(
+        7.0,
+        description="Days between caseload snapshots of every caseworker (days; 1 to 365.25, and at most the "
+        "measured length: a finer or coarser look says nothing more).",
+    )
+
+    @model_validator(mode="after")
+    def _snapshots_fit(self) -> Run:
+        if self.snapshot_interval_days > self.years * DAYS_PER_YEAR:
+            raise ValueError(
+                f"snapshot_interval_days: must be at most the measured length (run.years = {self.years:g}: "
+                f"{self.years * DAYS_PER_YEAR:g} days), got {self.snapshot_interval_days:g}"
+            )
+        return self
 
 
 class Municipality(Section):
-    children: Annotated[int, Field(gt=0)] = Field(
-        20000, description="Children aged 0-17 living in the municipality (count)."
+    children: Annotated[int, Field(ge=1, le=1_500_000)] = Field(
+        20000,
+        description="Children aged 0-17 living in the municipality (count; 1 to 1,500,000: more than all of "
+        "Denmark's, about 1.2 million).",
     )
 
 
 class Arrivals(Section):
-    notifications_per_1000_children_per_year: Rate = Field(
-        130.0, description="Notifications (underretninger) per 1,000 children per year."
+    notifications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=5000)] = Field(
+        130.0,
+        description="Notifications (underretninger) per 1,000 children per year (0 to 5,000: five a child a year, "
+        "far above any municipality's, Denmark's average being about 130, and room for queueing-theory checks).",
     )
     repeat_notification_share: Probability = Field(
         0.43,
@@ -91,15 +151,16 @@ class Arrivals(Section):
         description="Share of notifications not about an open case that concern a child whose "
         "earlier case has closed (share, 0-1).",
     )
-    applications_per_1000_children_per_year: Rate = Field(
-        8.0, description="Applications for help from families per 1,000 children per year."
+    applications_per_1000_children_per_year: Annotated[float, Field(ge=0, le=5000)] = Field(
+        8.0, description="Applications for help from families per 1,000 children per year (0 to 5,000)."
     )
     urgent_share: Probability = Field(
         0.1, description="Share of new notifications that are urgent (assessed within 24 hours)."
     )
-    seasonality: list[Positive] = Field(
+    seasonality: list[Annotated[float, Field(ge=0.01, le=4)]] = Field(
         default_factory=lambda: [1.0] * 12,
-        description="Monthly multipliers of the arrival rates (12 values, mean 1; dimensionless).",
+        description="Monthly multipliers of the arrival rates (12 values, mean 1; each 0.01 to 4: four "
+        "times a month's share of the year; dimensionless).",
     )
 
     @model_validator(mode="after")
@@ -111,10 +172,10 @@ class Arrivals(Section):
 
 class Children(Section):
     age_min_years: Annotated[int, Field(ge=0, le=17)] = Field(
-        0, description="Youngest age at first notification (years)."
+        0, description="Youngest age at first notification (years, 0 to 17)."
     )
     age_max_years: Annotated[int, Field(ge=0, le=17)] = Field(
-        17, description="Oldest age at first notification (years); children leave the system at 18."
+        17, description="Oldest age at first notification (years, 0 to 17); children leave the system at 18."
     )
     initial_need_probabilities: list[Probability] = Field(
         default_factory=lambda: [0.45, 0.30, 0.13, 0.06, 0.04, 0.02],
@@ -159,30 +220,33 @@ class Children(Section):
 
 
 class Need(Section):
-    improve_rate_per_year_when_met: list[Rate] = Field(
+    improve_rate_per_year_when_met: list[RatePerYear] = Field(
         default_factory=lambda: [0.8, 0.8, 0.5, 0.5, 2.0],
-        description="Rate (per year) at which the need falls one level while the step meets it, for steps 1..5.",
+        description="Rate (per year) at which the need falls one level while the step meets it, for steps 1..5 "
+        "(each 0 to 52: weekly).",
     )
-    improve_rate_per_year_unmet: Rate = Field(
-        0.2, description="Rate (per year) at which the need falls one level while unmet."
+    improve_rate_per_year_unmet: RatePerYear = Field(
+        0.2, description="Rate (per year) at which the need falls one level while unmet (0 to 52: weekly)."
     )
-    worsen_rate_per_year_unmet: Rate = Field(
-        1.0, description="Rate (per year) at which the need rises one level while unmet."
+    worsen_rate_per_year_unmet: RatePerYear = Field(
+        1.0, description="Rate (per year) at which the need rises one level while unmet (0 to 52: weekly)."
     )
-    worsen_rate_per_year_met: Rate = Field(
-        0.1, description="Rate (per year) at which the need rises one level while met."
+    worsen_rate_per_year_met: RatePerYear = Field(
+        0.1, description="Rate (per year) at which the need rises one level while met (0 to 52: weekly)."
     )
-    relapse_rate_per_year_after_step_down: Rate = Field(
+    relapse_rate_per_year_after_step_down: RatePerYear = Field(
         1.0,
-        description="Extra rate (per year) of a rise in need during the window after a step down or a return home.",
+        description="Extra rate (per year) of a rise in need during the window after a step down or a return home "
+        "(0 to 52: weekly).",
     )
-    relapse_window_days: NonNegative = Field(
-        180.0, description="Days after a step down during which the relapse rate applies."
+    relapse_window_days: Annotated[float, Field(ge=0, le=TEN_YEARS_DAYS)] = Field(
+        180.0,
+        description="Days after a step down during which the relapse rate applies (days; 0 to 3,652.5: ten years).",
     )
-    unsupported_relapse_factor: Annotated[float, Field(ge=1.0)] = Field(
+    unsupported_relapse_factor: Annotated[float, Field(ge=1.0, le=20.0)] = Field(
         1.0,
         description="Factor on the relapse rate after a move down, from the move until the first "
-        "follow-up after it that is done with its full hours (dimensionless, >= 1): a move down without "
+        "follow-up after it that is done with its full hours (dimensionless, 1 to 20): a move down without "
         "the early follow-up carries a higher relapse risk (MODEL.md 3.6).",
     )
     acute_probability_when_unmet: Probability = Field(
@@ -200,13 +264,19 @@ class Need(Section):
 
 class Step(Section):
     label: str = Field(..., description="Readable name of the ladder step.")
-    cost_dkk_per_year: NonNegative = Field(..., description="Cost of one child on this step (DKK per year).")
-    standing_hours_per_week: NonNegative = Field(
+    cost_dkk_per_year: Annotated[float, Field(ge=0, le=100_000_000)] = Field(
+        ...,
+        description="Cost of one child on this step (DKK per year; 0 to 100 million: fifty times the dearest "
+        "institution place).",
+    )
+    standing_hours_per_week: StandingHours = Field(
         ...,
         description="Caseworker hours per week that an open case on this step costs before any "
-        "visit (documentation, calls, meetings; hours per week).",
+        "visit (documentation, calls, meetings; hours per week, 0 to 40: a working week).",
     )
-    followup_hours: NonNegative = Field(..., description="Caseworker hours of one follow-up visit (hours).")
+    followup_hours: TaskHours = Field(
+        ..., description="Caseworker hours of one follow-up visit (hours; 0 to 500: three months' work)."
+    )
 
 
 class Ladder(Section):
@@ -221,10 +291,14 @@ class Ladder(Section):
 
 
 class Schedule(Section):
-    first_days: Positive = Field(..., description="Days from the start of the step to the first follow-up.")
-    every_days: Positive = Field(..., description="Days between later follow-ups.")
-    after_first_year_every_days: Positive | None = Field(
-        None, description="Days between follow-ups once the child has been on the step a year (optional)."
+    first_days: Interval = Field(
+        ..., description="Days from the start of the step to the first follow-up (days; 1 to 3,652.5: ten years)."
+    )
+    every_days: Interval = Field(..., description="Days between later follow-ups (days; 1 to 3,652.5: ten years).")
+    after_first_year_every_days: Interval | None = Field(
+        None,
+        description="Days between follow-ups once the child has been on the step a year (optional; days, 1 to "
+        "3,652.5).",
     )
 
 
@@ -234,11 +308,13 @@ class Followup(Section):
     kinship: Schedule
     foster: Schedule
     institution: Schedule
-    on_time_grace_days: NonNegative = Field(
-        7.0, description="A follow-up counts as on time when done at most this many days after it was due."
+    on_time_grace_days: Annotated[float, Field(ge=0, le=DAYS_PER_YEAR)] = Field(
+        7.0,
+        description="A follow-up counts as on time when done at most this many days after it was due "
+        "(days; 0 to 365.25).",
     )
-    legal_interval_days: Positive = Field(
-        183.0, description="Legal maximum interval between follow-ups (days; 6 months)."
+    legal_interval_days: Interval = Field(
+        183.0, description="Legal maximum interval between follow-ups (days; 6 months; 1 to 3,652.5)."
     )
 
     def schedule(self, number: int) -> Schedule:
@@ -263,11 +339,11 @@ class Practice(Section):
         "first come first served with follow-ups, or 'when_time_allows', after every other task. "
         "Either way a plan not started before the next follow-up is due is dropped.",
     )
-    institution_plan_after_days: Positive | None = Field(
+    institution_plan_after_days: Annotated[float, Field(ge=1, le=CHILDHOOD_DAYS)] | None = Field(
         None,
         description="Days into an institution stay after which a review plans a move to a receiving "
         "placement (foster care or lower) whatever the need seen: an aim that triggers a plan (hours and "
-        "a receiving placement), not a forced move (none = no such plan).",
+        "a receiving placement), not a forced move (none = no such plan; days, 1 to 6,574.5: a childhood).",
     )
     network_search_before_placement: bool = Field(
         False,
@@ -275,10 +351,10 @@ class Practice(Section):
         "care could meet; without a search, kinship care is used only when the network comes forward "
         "by itself (children.network_comes_forward_probability).",
     )
-    matching_hours: NonNegative = Field(
+    matching_hours: TaskHours = Field(
         0.0,
         description="Extra caseworker hours spent matching each new placement to the child, on top "
-        "of hours.placement_hours (hours).",
+        "of hours.placement_hours (hours; 0 to 500).",
     )
     second_caseworker_first_year_in_foster_care: bool = Field(
         False,
@@ -286,10 +362,10 @@ class Practice(Section):
         "foster placement: the standing hours and every follow-up visit of the step again, for a "
         "second caseworker.",
     )
-    political_review_every_days: Positive | None = Field(
+    political_review_every_days: Interval | None = Field(
         None,
         description="Days between the political reviews of every placement (a report by the "
-        "caseworker, hours.political_review_hours each; none = no such review).",
+        "caseworker, hours.political_review_hours each; none = no such review; days, 1 to 3,652.5).",
     )
     early_support_when_screened_out: bool = Field(
         False,
@@ -299,18 +375,22 @@ class Practice(Section):
 
 
 class Assignment(Section):
-    point_cap: Positive | None = Field(
-        None, description="Most points a caseworker may carry (none = no cap; Borås: 120 points)."
+    point_cap: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        None, description="Most points a caseworker may carry (none = no cap; Borås: 120 points; at most 100,000)."
     )
-    points_investigation_notification: NonNegative = Field(
-        9, description="Points of an investigation from a notification."
+    points_investigation_notification: CasePoints = Field(
+        9, description="Points of an investigation from a notification (0 to 1,000)."
     )
-    points_investigation_application: NonNegative = Field(
-        6, description="Points of an investigation from an application."
+    points_investigation_application: CasePoints = Field(
+        6, description="Points of an investigation from an application (0 to 1,000)."
     )
-    points_placement: NonNegative = Field(6, description="Points of a placement case (steps 3-5).")
-    points_intervention: NonNegative = Field(4, description="Points of an in-home intervention case (steps 1-2).")
-    points_preliminary_assessment: NonNegative = Field(2, description="Points of a case in preliminary assessment.")
+    points_placement: CasePoints = Field(6, description="Points of a placement case (steps 3-5; 0 to 1,000).")
+    points_intervention: CasePoints = Field(
+        4, description="Points of an in-home intervention case (steps 1-2; 0 to 1,000)."
+    )
+    points_preliminary_assessment: CasePoints = Field(
+        2, description="Points of a case in preliminary assessment (0 to 1,000)."
+    )
 
     def heaviest_case_points(self) -> float:
         return max(
@@ -324,12 +404,13 @@ class Assignment(Section):
 
 class Intake(Section):
     desk: bool = Field(False, description="Whether an intake desk screens notifications before a caseworker.")
-    desk_staff: Annotated[int, Field(ge=0)] = Field(0, description="Intake desk staff (count).")
-    handover_delay_days: NonNegative = Field(
-        7.0, description="Days from the intake desk's assessment until the case reaches a caseworker."
+    desk_staff: StaffCount0 = Field(0, description="Intake desk staff (count; 0 to 10,000).")
+    handover_delay_days: Annotated[float, Field(ge=0, le=DAYS_PER_YEAR)] = Field(
+        7.0,
+        description="Days from the intake desk's assessment until the case reaches a caseworker (days; 0 to 365.25).",
     )
-    handover_hours: NonNegative = Field(
-        2.0, description="Caseworker hours spent reading into a case handed over from the desk (hours)."
+    handover_hours: TaskHours = Field(
+        2.0, description="Caseworker hours spent reading into a case handed over from the desk (hours; 0 to 500)."
     )
 
     @model_validator(mode="after")
@@ -340,29 +421,39 @@ class Intake(Section):
 
 
 class Staffing(Section):
-    caseworkers: Annotated[int, Field(gt=0)] = Field(..., description="District caseworkers (count).")
-    hours_per_week: Positive = Field(37.0, description="Contract hours per caseworker (hours per week).")
-    case_hours_share: Probability = Field(
-        0.8, description="Share of contract hours available for casework (the rest: admin, training)."
+    caseworkers: StaffCount = Field(
+        ..., description="District caseworkers (count; 1 to 10,000: Copenhagen employs well under 1,000)."
     )
-    min_task_hours_share: Probability = Field(
+    hours_per_week: Annotated[float, Field(ge=1, le=80)] = Field(
+        37.0, description="Contract hours per caseworker (hours per week; 1 to 80)."
+    )
+    case_hours_share: Annotated[float, Field(ge=0.01, le=1)] = Field(
+        0.8,
+        description="Share of contract hours available for casework (the rest: admin, training; share, 0.01-1: "
+        "a caseworker with no casework hours never finishes a task).",
+    )
+    min_task_hours_share: Annotated[float, Field(ge=0.01, le=1)] = Field(
         0.15,
         description="Share of casework hours that always goes to visits and tasks, however much "
-        "standing work the caseload brings.",
+        "standing work the caseload brings (share, 0.01-1: with none, tasks would never end).",
     )
-    backlog_tolerance_weeks: NonNegative = Field(
-        2.0, description="Weeks of queued task hours a caseworker works through without cutting corners."
+    backlog_tolerance_weeks: Annotated[float, Field(ge=0, le=520)] = Field(
+        2.0,
+        description="Weeks of queued task hours a caseworker works through without cutting corners "
+        "(weeks; 0 to 520: ten years).",
     )
-    corner_cutting_per_backlog_week: NonNegative = Field(
+    corner_cutting_per_backlog_week: Annotated[float, Field(ge=0, le=100)] = Field(
         0.25,
         description="How fast tasks shrink with the backlog beyond the tolerance: a task takes "
-        "1 / (1 + this x extra backlog weeks) of its hours (per week of backlog; 0 = never).",
+        "1 / (1 + this x extra backlog weeks) of its hours (per week of backlog; 0 = never; at most 100).",
     )
-    min_hours_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
-        0.4, description="The least share of its hours a rushed task still takes (share, 0-1]."
+    min_hours_fraction: Annotated[float, Field(ge=0.01, le=1.0)] = Field(
+        0.4, description="The least share of its hours a rushed task still takes (share, 0.01-1)."
     )
-    cost_dkk_per_year: NonNegative = Field(
-        650000.0, description="Cost of one caseworker or intake desk worker (DKK per year, with overhead)."
+    cost_dkk_per_year: Annotated[float, Field(ge=0, le=10_000_000)] = Field(
+        650000.0,
+        description="Cost of one caseworker or intake desk worker (DKK per year, with overhead; 0 to 10 million: "
+        "fifteen times a caseworker's).",
     )
     task_queue: Literal["per_caseworker", "pooled"] = Field(
         "per_caseworker",
@@ -373,33 +464,41 @@ class Staffing(Section):
 
 
 class Hours(Section):
-    preliminary_assessment_hours: NonNegative = Field(3.0, description="Hours of a preliminary assessment.")
-    investigation_hours: NonNegative = Field(20.0, description="Caseworker hours of a whole investigation.")
-    investigation_sessions: Annotated[int, Field(ge=1)] = Field(
-        4, description="Sessions the investigation's hours are split into (count)."
+    preliminary_assessment_hours: TaskHours = Field(
+        3.0, description="Hours of a preliminary assessment (hours; 0 to 500)."
     )
-    investigation_gap_days: NonNegative = Field(
-        14.0, description="Days between investigation sessions (waiting for statements, meetings)."
+    investigation_hours: TaskHours = Field(
+        20.0, description="Caseworker hours of a whole investigation (hours; 0 to 500: three months' work)."
     )
-    investigation_deadline_days: Positive = Field(
-        122.0, description="Legal deadline of an investigation from the notification (days; 4 months)."
+    investigation_sessions: Annotated[int, Field(ge=1, le=100)] = Field(
+        4, description="Sessions the investigation's hours are split into (count; 1 to 100)."
     )
-    deadline_alarm_days: NonNegative = Field(
-        30.0, description="Days before the deadline from which investigation work is prioritised."
+    investigation_gap_days: Annotated[float, Field(ge=0, le=DAYS_PER_YEAR)] = Field(
+        14.0, description="Days between investigation sessions (waiting for statements, meetings; days, 0 to 365.25)."
     )
-    placement_hours: NonNegative = Field(10.0, description="Hours to arrange a placement.")
-    network_search_hours: NonNegative = Field(8.0, description="Hours of a network search.")
-    step_down_plan_hours: NonNegative = Field(6.0, description="Hours to plan a move down the ladder.")
-    acute_review_hours: NonNegative = Field(4.0, description="Hours of a review forced by an acute event.")
-    renotification_hours: NonNegative = Field(1.0, description="Hours to handle a notification on an open case.")
-    political_review_hours: NonNegative = Field(
-        2.0, description="Hours of the caseworker's report for one political review of a placement."
+    investigation_deadline_days: Interval = Field(
+        122.0, description="Legal deadline of an investigation from the notification (days; 4 months; 1 to 3,652.5)."
     )
-    standing_hours_per_week_preliminary: NonNegative = Field(
-        0.2, description="Standing caseworker hours per week of a case in preliminary assessment."
+    deadline_alarm_days: Annotated[float, Field(ge=0, le=TEN_YEARS_DAYS)] = Field(
+        30.0, description="Days before the deadline from which investigation work is prioritised (days; 0 to 3,652.5)."
     )
-    standing_hours_per_week_investigation: NonNegative = Field(
-        1.0, description="Standing caseworker hours per week of a case under investigation."
+    placement_hours: TaskHours = Field(10.0, description="Hours to arrange a placement (hours; 0 to 500).")
+    network_search_hours: TaskHours = Field(8.0, description="Hours of a network search (hours; 0 to 500).")
+    step_down_plan_hours: TaskHours = Field(6.0, description="Hours to plan a move down the ladder (hours; 0 to 500).")
+    acute_review_hours: TaskHours = Field(
+        4.0, description="Hours of a review forced by an acute event (hours; 0 to 500)."
+    )
+    renotification_hours: TaskHours = Field(
+        1.0, description="Hours to handle a notification on an open case (hours; 0 to 500)."
+    )
+    political_review_hours: TaskHours = Field(
+        2.0, description="Hours of the caseworker's report for one political review of a placement (hours; 0 to 500)."
+    )
+    standing_hours_per_week_preliminary: StandingHours = Field(
+        0.2, description="Standing caseworker hours per week of a case in preliminary assessment (0 to 40)."
+    )
+    standing_hours_per_week_investigation: StandingHours = Field(
+        1.0, description="Standing caseworker hours per week of a case under investigation (0 to 40)."
     )
     task_hours_distribution: Literal["fixed", "exponential"] = Field(
         "fixed",
@@ -410,15 +509,22 @@ class Hours(Section):
 
 
 class InitialStock(Section):
-    open_cases_per_1000_children: list[list[NonNegative]] = Field(
+    open_cases_per_1000_children: list[list[Annotated[float, Field(ge=0, le=1000)]]] = Field(
         default_factory=lambda: [[0.0] * 6 for _ in range(5)],
         description="Open cases when the run starts, per 1,000 children of the municipality, by step "
-        "(5 rows: steps 1..5) and the child's need (6 columns: need 0..5); all zero = start empty. "
-        "Scaled to the municipality's children (cases, rounded at random to whole cases).",
+        "(5 rows: steps 1..5) and the child's need (6 columns: need 0..5; each 0 to 1,000); all zero = start "
+        "empty. Scaled to the municipality's children (cases, rounded at random to whole cases).",
     )
     persistent_share_by_step: list[Probability] = Field(
         default_factory=lambda: [0.0] * 5,
-        description="Share of the initial cases on each step (5 values: steps 1..5) whose child's need persists.",
+        description="Share of the initial cases on each step (5 values: steps 1..5) whose child's need persists "
+        "(share, 0 to 1).",
+    )
+
+    mean_age_years_by_step: list[Annotated[float, Field(ge=6.0, le=12.0)]] = Field(
+        default_factory=lambda: [9.0] * 5,
+        description="Mean age of the initial cases' children on each step (5 values: steps 1..5; years, 6 to 12); "
+        "ages are drawn from the linear density on 0-18 years with that mean (9 = uniform).",
     )
 
     @model_validator(mode="after")
@@ -428,6 +534,8 @@ class InitialStock(Section):
             raise ValueError("open_cases_per_1000_children: must have 5 rows (steps 1..5) of 6 values (need 0..5)")
         if len(self.persistent_share_by_step) != 5:
             raise ValueError("persistent_share_by_step: must have 5 values (steps 1..5)")
+        if len(self.mean_age_years_by_step) != 5:
+            raise ValueError("mean_age_years_by_step: must have 5 values (steps 1..5)")
         return self
 
     def empty(self) -> bool:
@@ -435,24 +543,32 @@ class InitialStock(Section):
 
 
 class Implementation(Section):
-    cost_dkk: NonNegative = Field(
+    cost_dkk: Annotated[float, Field(ge=0, le=100_000_000_000)] = Field(
         0.0,
         description="One-off cost of implementing the scenario's way of working (DKK): training, consultants, "
-        "reorganisation; not the extra caseworkers, whose cost is in staff cost.",
+        "reorganisation; not the extra caseworkers, whose cost is in staff cost (DKK; 0 to 100 billion).",
     )
-    start_years: NonNegative = Field(0.0, description="Years after measurement began when the spending starts.")
-    spread_years: Positive = Field(1.0, description="Years over which the cost is spent evenly.")
+    start_years: Annotated[float, Field(ge=0, le=100)] = Field(
+        0.0, description="Years after measurement began when the spending starts (years; 0 to 100)."
+    )
+    spread_years: Annotated[float, Field(ge=0.01, le=100)] = Field(
+        1.0, description="Years over which the cost is spent evenly (years; 0.01 to 100)."
+    )
 
 
 class Transition(Section):
-    at_years: NonNegative = Field(..., description="Years after measurement began when the new way of working starts.")
+    at_years: Annotated[float, Field(ge=0, le=100)] = Field(
+        ..., description="Years after measurement began when the new way of working starts (years; 0 to 100)."
+    )
     to: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and practice apply from then on: a file relative to "
-        "this one, or a shipped scenario's name. Municipality, children and need dynamics stay this scenario's.",
+        description="The scenario whose staffing, organisation and practice apply from then on: a file beside "
+        "this one (no absolute path, no '..'), or a shipped scenario's name. Municipality, children and need "
+        "dynamics stay this scenario's.",
     )
-    hiring_ramp_years: NonNegative = Field(
-        0.0, description="Years over which the extra caseworkers are hired, evenly, from the switch on."
+    hiring_ramp_years: Annotated[float, Field(ge=0, le=100)] = Field(
+        0.0,
+        description="Years over which the extra caseworkers are hired, evenly, from the switch on (years; 0 to 100).",
     )
     target: Scenario | None = Field(None, description="The resolved `to` scenario (set when the file is loaded).")
 
@@ -464,14 +580,18 @@ class District(Section):
     share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(..., description="Share of the municipality's children.")
     scenario: str = Field(
         ...,
-        description="The scenario whose staffing, organisation and practice the district follows: a file relative to "
-        "this one, or a shipped scenario's name.",
+        description="The scenario whose staffing, organisation and practice the district follows: a file beside "
+        "this one (no absolute path, no '..'), or a shipped scenario's name.",
     )
-    caseworkers: Annotated[int, Field(gt=0)] | None = Field(
-        None, description="The district's caseworkers (count; default: the scenario's, times the share, rounded)."
+    caseworkers: StaffCount | None = Field(
+        None,
+        description="The district's caseworkers (count, 1 to 10,000; default: the scenario's, times the share, "
+        "rounded).",
     )
-    desk_staff: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="The district's intake desk staff, if its scenario has a desk (default: scaled by share)."
+    desk_staff: StaffCount0 | None = Field(
+        None,
+        description="The district's intake desk staff, if its scenario has a desk (count, 0 to 10,000; default: "
+        "scaled by share).",
     )
     target: Scenario | None = Field(None, description="The district's resolved scenario (set when the file is loaded).")
 
@@ -479,9 +599,13 @@ class District(Section):
 class Scenario(BaseModel):
     """A whole scenario: every parameter of one run of the model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
-    name: str = Field(..., description="Short name; used for output folders.")
+    name: str = Field(
+        ...,
+        description="Short name; used for output folders: letters, digits, _ and - (at most 64; the program joins "
+        "names with '.' for districts and sweeps).",
+    )
     title: str = Field("", description="One-line description.")
     run: Run = Field(default_factory=Run)
     municipality: Municipality = Field(default_factory=Municipality)
@@ -517,6 +641,13 @@ class Scenario(BaseModel):
             )
         return data
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_safe(cls, name: str) -> str:
+        if len(name) > 200 or not DERIVED_NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"must be letters, digits, _ and - only (it names output folders), got {_short(name)}")
+        return name
+
     @model_validator(mode="after")
     def _districts_add_up(self) -> Scenario:
         if self.districts:
@@ -547,8 +678,10 @@ class Scenario(BaseModel):
             node = data
             *parents, leaf = path.split(".")
             for key in parents:
-                node = node[key]
-            if leaf not in node:
+                node = node.get(key) if isinstance(node, dict) else None
+                if node is None:
+                    raise ScenarioError(self.name, path, f"unknown parameter here: {key} is not set in this scenario")
+            if not isinstance(node, dict) or leaf not in node:
                 raise ScenarioError(self.name, path, "unknown parameter")
             node[leaf] = value
         try:
@@ -565,19 +698,79 @@ Transition.model_rebuild()
 District.model_rebuild()
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_limited(path: str | Path, what: str = "scenario file", limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a regular file of at most ``limit`` bytes, UTF-8; anything else (a device,
+    a pipe, a folder, a larger file) is refused with a :class:`ScenarioError`, before it is
+    read."""
+    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ScenarioError(path, None, "no such scenario file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, None, f"not UTF-8 text (byte {exc.start})") from None
+        raise ScenarioError(_display(path), None, f"no such {what}") from None
     except OSError as exc:
-        raise ScenarioError(path, None, f"cannot read: {exc.strerror}") from None
+        raise ScenarioError(_display(path), None, f"cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(text)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a device, pipe or socket"
+            raise ScenarioError(_display(path), None, f"not a regular file ({kind}); a {what} is a text file")
+        if info.st_size > limit:
+            raise ScenarioError(_display(path), None, f"too large ({info.st_size:,} bytes; at most {limit:,})")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # grew while being read
+            raise ScenarioError(_display(path), None, f"too large (more than {limit:,} bytes)")
+    except OSError as exc:
+        raise ScenarioError(_display(path), None, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(_display(path), None, f"not UTF-8 text (byte {exc.start})") from None
+
+
+def parse_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
+    """A TOML file read with :func:`read_limited` and parsed, nested at most
+    :data:`MAX_NESTING` deep; a :class:`ScenarioError` on any problem."""
+    text = read_limited(path, what)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, None, f"malformed TOML: {exc}") from None
+        raise ScenarioError(_display(Path(path)), None, f"malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(_display(Path(path)), None, f"nested more than {MAX_NESTING} levels deep") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError(_display(Path(path)), None, f"malformed TOML: {_short(str(exc))}") from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ScenarioError(_display(Path(path)), deep, f"nested more than {MAX_NESTING} levels deep")
+    return data
+
+
+def _too_deep(data: Any) -> str | None:
+    """The dotted path of the first value nested deeper than :data:`MAX_NESTING` (without
+    recursion, however deep), or ``None``."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, where = stack.pop()
+        if len(where) > MAX_NESTING:
+            return ".".join(where[:MAX_NESTING]) + "..."
+        if isinstance(value, dict):
+            stack.extend((v, (*where, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*where, str(i))) for i, v in enumerate(value))
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return parse_toml(path)
 
 
 def _merge(base: dict, over: dict, origins: dict[str, Path], over_file: Path, prefix: str = "") -> dict:
@@ -599,40 +792,89 @@ def _set_origin(origins: dict[str, Path], dotted: str, value: Any, file: Path) -
             _set_origin(origins, f"{dotted}.{key}", sub, file)
 
 
-def _resolve_base(name: str, relative_to: Path) -> Path:
-    candidate = (relative_to.parent / name).resolve()
+def resolve_reference(text: Any, where: Path, field: str) -> Path:
+    """The scenario file that ``text``, written in the file ``where`` as ``field``, names: a
+    file beside ``where`` (or in a folder below it; ``.toml`` may be left out), else a
+    shipped scenario of that name. An absolute path or one with ``..`` is refused: a file
+    names only what lies beside it."""
+    if not isinstance(text, str) or not text.strip():
+        raise ScenarioError(_display(where), field, f"must name a scenario file, got {_short(text)}")
+    relative = PurePosixPath(text.replace("\\", "/"))
+    if relative.is_absolute() or ".." in relative.parts or text.startswith("~") or "\x00" in text:
+        raise ScenarioError(
+            _display(where),
+            field,
+            f"must name a file beside this one (no absolute path, no '..') or a shipped scenario, got {_short(text)}",
+        )
+    candidate = where.parent / relative
     if candidate.suffix != ".toml":
         candidate = candidate.with_name(candidate.name + ".toml")
-    return candidate
+    if os.path.lexists(candidate):
+        return candidate
+    if len(relative.parts) == 1 and NAME_PATTERN.fullmatch(relative.name.removesuffix(".toml")):
+        shipped = shipped_scenarios_dir() / f"{relative.name.removesuffix('.toml')}.toml"
+        if shipped.is_file():
+            return shipped
+    raise ScenarioError(_display(where), field, f"scenario {text!r} not found (beside the file or shipped)")
 
 
 def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, Path]]:
+    if len(chain) >= MAX_BASE_CHAIN:
+        raise ScenarioError(_display(chain[0]), "base", f"a chain of more than {MAX_BASE_CHAIN} base files")
     data = _read_toml(path)
     origins: dict[str, Path] = {}
     base_name = data.pop("base", None)
     if base_name is None:
         _merge({}, data, origins, path)
         return data, origins
-    if not isinstance(base_name, str):
-        raise ScenarioError(path, "base", f"must be a file name, got {base_name!r}")
-    base_path = _resolve_base(base_name, path)
-    if base_path in chain or base_path == path.resolve():
-        cycle = " -> ".join(p.name for p in (*chain, path.resolve(), base_path))
-        raise ScenarioError(path, "base", f"circular base: {cycle}")
-    if not base_path.exists():
-        raise ScenarioError(path, "base", f"base scenario {base_name!r} not found (looked for {base_path})")
+    base_path = resolve_reference(base_name, path, "base")
+    if base_path.resolve() in chain or base_path.resolve() == path.resolve():
+        cycle = " -> ".join(p.name for p in (*chain, path.resolve(), base_path.resolve()))
+        raise ScenarioError(_display(path), "base", f"circular base: {cycle}")
     base_data, origins = _load_raw(base_path, (*chain, path.resolve()))
     merged = _merge(base_data, data, origins, path)
     return merged, origins
 
 
+def base_chain(path: str | Path) -> list[Path]:
+    """The scenario file (or shipped name) ``path`` and the files of its ``base`` chain, as
+    :func:`load_scenario` reads them."""
+    current = resolve_scenario_path(path)
+    files: list[Path] = []
+    while len(files) < MAX_BASE_CHAIN:
+        files.append(current)
+        name = _read_toml(current).get("base")
+        if name is None:
+            break
+        current = resolve_reference(name, current, "base")
+        if current.resolve() in [f.resolve() for f in files]:
+            break
+    return files
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if isinstance(value, str) else str(value) if not isinstance(value, int) else _int_text(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _int_text(value: int) -> str:
+    if value.bit_length() > 200:
+        return f"an integer of {value.bit_length()} bits"
+    return str(value)
+
+
 def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    return _short(value)
+
+
+_UNION_MEMBER = re.compile(r"(constrained-)?(int|float|str|bool)|literal\[.*\]")
+"""The part of an error's location that names the member of a union, not a field."""
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in err["loc"]]
+    loc = [str(p) for p in err["loc"] if not _UNION_MEMBER.fullmatch(str(p))]
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
@@ -670,9 +912,15 @@ def _error_file(field: str, origins: dict[str, Path], default: Path) -> Path:
 
 
 def _display(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it, as the user wrote it
+    (a symbolic link is not followed), else as given."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(os.getcwd())))
+    except (ValueError, OSError):
+        pass
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -685,29 +933,27 @@ def load_scenario(path: str | Path, _chain: tuple[Path, ...] = ()) -> Scenario:
     file = resolve_scenario_path(path)
     data, origins = _load_raw(file, ())
     data.setdefault("name", file.stem)
+    name = data["name"]
+    if isinstance(name, str) and not NAME_PATTERN.fullmatch(name):
+        origin = "" if "name" in origins else f' (the file\'s name; set name = "..." in {file.name})'
+        raise ScenarioError(
+            _display(_error_file("name", origins, file)),
+            "name",
+            f"must be letters, digits, _ and - only (at most 64; it names output folders), got {_short(name)}{origin}",
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         field, message = _first_error(exc)
         where = _error_file(field, origins, file)
         raise ScenarioError(_display(where), field, message) from None
+    if _chain:
+        return scenario  # a scenario named by transition.to or districts may name none itself (checked by the caller)
     if scenario.transition is not None:
         scenario = _with_transition_target(scenario, file, _error_file("transition.to", origins, file), _chain)
     if scenario.districts:
         scenario = _with_district_targets(scenario, file, _error_file("districts", origins, file), _chain)
     return scenario
-
-
-def _referenced(name: str, where: Path, field: str) -> Path:
-    """A scenario named in a file: a path relative to it, or a shipped scenario's name."""
-    candidate = where.parent / name
-    path = candidate if candidate.exists() or candidate.suffix == ".toml" else _resolve_base(name, where)
-    if not path.exists():
-        shipped = shipped_scenarios_dir() / f"{name}.toml"
-        path = shipped if shipped.exists() else path
-    if not path.exists():
-        raise ScenarioError(_display(where), field, f"scenario {name!r} not found")
-    return path
 
 
 def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
@@ -716,7 +962,7 @@ def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: t
     children = scenario.municipality.children
     for i, district in enumerate(scenario.districts):
         field = f"districts.{i}.scenario"
-        path = _referenced(district.scenario, where, field)
+        path = resolve_reference(district.scenario, where, field)
         if path.resolve() in (*chain, file.resolve()):
             raise ScenarioError(_display(where), field, "a district cannot follow the scenario that contains it")
         target = load_scenario(path, _chain=(*chain, file.resolve()))
@@ -749,7 +995,7 @@ def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: t
 def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
     """Load the scenario a transition switches to, and check it can be switched to."""
     name = scenario.transition.to
-    target_path = _referenced(name, where, "transition.to")
+    target_path = resolve_reference(name, where, "transition.to")
     if target_path.resolve() in (*chain, file.resolve()):
         raise ScenarioError(_display(where), "transition.to", "a scenario cannot switch to itself")
     target = load_scenario(target_path, _chain=(*chain, file.resolve()))

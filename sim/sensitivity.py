@@ -478,15 +478,22 @@ def _problem(parameters: Sequence[Uncertain]) -> dict:
     }
 
 
+MAX_TRAJECTORIES = 1000
+
+
 def _check_design(trajectories: int, years: float | None, seed: int, workers: int | None) -> None:
+    from sim.workload import MAX_WORKERS, count_problem, seed_problem, years_problem
+
     if isinstance(trajectories, bool) or not isinstance(trajectories, int) or trajectories < 2:
         raise SensitivityError(f"--trajectories: must be a whole number >= 2, got {trajectories!r}")
-    if years is not None and not (math.isfinite(years) and years > 0):
-        raise SensitivityError(f"--years: must be a finite number > 0, got {years:g}")
-    if seed < 0:
-        raise SensitivityError(f"--seed: must be >= 0, got {seed}")
-    if workers is not None and workers < 1:
-        raise SensitivityError(f"--workers: must be >= 1, got {workers}")
+    if problem := count_problem(trajectories, 2, MAX_TRAJECTORIES):
+        raise SensitivityError(f"--trajectories: {problem}")
+    if problem := years_problem(years):
+        raise SensitivityError(f"--years: {problem}")
+    if problem := seed_problem(seed):
+        raise SensitivityError(f"--seed: {problem}")
+    if workers is not None and (problem := count_problem(workers, 1, MAX_WORKERS)):
+        raise SensitivityError(f"--workers: {problem}")
 
 
 def run_morris(
@@ -496,9 +503,11 @@ def run_morris(
     workers: int | None = None,
     parameters: Sequence[Uncertain] | None = None,
     progress: bool = False,
+    force: bool = False,
 ) -> SensitivityResult:
     """Run the Morris analysis of :data:`OUTPUTS` to ``parameters`` (default
-    :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model."""
+    :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model. The work is
+    estimated first (:mod:`sim.workload`) and refused above the limits unless ``force``."""
 
     from sim.batch import InProcess, Job, ProcessPool, Progress
     from sim.scenario import load_scenario
@@ -510,6 +519,13 @@ def run_morris(
     scenarios = {BASELINE: load_scenario(BASELINE), SWEDISH: load_scenario(SWEDISH)}
     check_parameters(parameters, scenarios[BASELINE], [scenarios[SWEDISH]])
     names = list(scenarios)
+    from sim.workload import WorkloadError, check_workload
+
+    try:
+        runs = trajectories * (len(parameters) + 1)
+        check_workload(list(scenarios.values()), years, force=force, runs_per_scenario=runs)
+    except WorkloadError as exc:
+        raise SensitivityError(str(exc)) from None
 
     design = morris_design(parameters, trajectories, seed)
     per_trajectory = len(parameters) + 1
@@ -527,6 +543,7 @@ def run_morris(
         summaries[result.scenario_index] = result.summary
         bar.advance()
 
+    workers = max(1, min(workers, len(jobs)))  # never more processes than runs
     backend = InProcess() if workers == 1 else ProcessPool(workers)
     try:
         backend.run(jobs, done, False)
@@ -766,6 +783,9 @@ def add_sensitivity_command(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/sensitivity-<timestamp>/)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    from sim.cli import add_force_option
+
+    add_force_option(p)
     p.set_defaults(func=cmd_sensitivity)
 
 
@@ -795,6 +815,7 @@ def cmd_sensitivity(args) -> int:
             seed=args.seed,
             workers=args.workers,
             progress=sys.stderr.isatty() and not args.quiet,
+            force=args.force,
         )
     except SensitivityError as exc:
         raise UsageError(str(exc)) from None

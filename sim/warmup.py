@@ -445,21 +445,26 @@ def add_warmup_command(subparsers):
     )
     p.add_argument("--empty", action="store_true", help="start from an empty system instead of the initial stock")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/warmup-<scenario>-<timestamp>/)")
+    from sim.cli import add_force_option
+
+    add_force_option(p)
     p.set_defaults(func=cmd_warmup)
     return p
 
 
 def _check_warmup_args(args) -> list[str]:
     """Raise ``sim.cli.UsageError`` for a bad value; return the indicators to analyse."""
-    from sim.cli import UsageError, check_years
+    from sim.cli import UsageError, check_count, check_seed, check_years
+    from sim.workload import MAX_REPLICATIONS
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
+    check_count(args.replications, "--replications", 2, MAX_REPLICATIONS)
     check_years(args.years)
-    if args.seed < 0:
-        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    check_seed(args.seed)
     if args.window < 1:
         raise UsageError(f"--window: must be >= 1, got {args.window}")
+    check_count(args.window, "--window", 1, 100_000)
     names = list(dict.fromkeys(args.indicators or DEFAULT_INDICATORS))
     for name in names:
         if name not in INDICATORS:
@@ -469,11 +474,12 @@ def _check_warmup_args(args) -> list[str]:
 
 def cmd_warmup(args) -> int:
     """The ``warmup`` command: validate, run the analysis, write the folder, print the points."""
-    from sim.cli import UsageError
+    from sim.cli import UsageError, check_work
     from sim.output import atomic_folder, check_destination
 
     names = _check_warmup_args(args)
     scenario = load_scenario(args.scenario)
+    check_work([scenario], args.years, args.replications, args.force)
     interval = scenario.run.snapshot_interval_days
     snapshots = math.ceil(args.years * DAYS_PER_YEAR / interval)
     if snapshots < 2 * MSER_BATCH:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
     """A municipality a fifth of Herning's size with a short warm-up: fast replications."""
     base = folder / "small_baseline.toml"
     base.write_text(
-        f'base = "{SHIPPED / "danish_baseline.toml"}"\n'
+        'base = "danish_baseline"\n'
         'name = "small_baseline"\n'
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
@@ -38,7 +39,7 @@ def small_scenarios(folder: Path) -> tuple[Path, Path]:
     )
     swedish = folder / "small_swedish.toml"
     swedish.write_text(
-        f'base = "{SHIPPED / "swedish_model.toml"}"\n'
+        'base = "swedish_model"\n'
         'name = "small_swedish"\n'
         "[run]\nwarmup_years = 0.5\n"
         "[municipality]\nchildren = 4000\n"
@@ -220,15 +221,19 @@ def test_a_finished_batch_folder_is_not_overwritten(files, tmp_path, capsys):
 
 
 def test_a_batch_file_runs_like_the_same_compare(files, tmp_path):
-    batch = tmp_path / "study.toml"
+    folder = tmp_path / "study"  # the batch file names scenarios beside it
+    folder.mkdir()
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    batch = folder / "study.toml"
     batch.write_text(
-        f'scenarios = ["{files[0]}", "{files[1]}"]\n'
+        f'scenarios = ["{files[0].name}", "{files[1].stem}"]\n'
         'replications = 2\nseed = 5\nyears = 1.0\nworkers = 1\nout = "study-out"\n',
         encoding="utf-8",
     )
     assert main(["batch", str(batch), "--quiet"]) == 0
     direct = run_batch(spec_for(files, replications=2), tmp_path / "direct")
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "study-out" / "replications.parquet"), direct.replications)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "study-out" / "replications.parquet"), direct.replications)
 
 
 @pytest.mark.parametrize(

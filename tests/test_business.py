@@ -43,13 +43,10 @@ def write_scenarios(folder: Path) -> dict[str, Path]:
     common = "[run]\nwarmup_years = 0.5\n[municipality]\nchildren = 4000\n"
     files = {
         "baseline": (
-            f'base = "{(SHIPPED / "danish_baseline.toml").as_posix()}"\nname = "small_baseline"\n{common}'
+            f'base = "danish_baseline"\nname = "small_baseline"\n{common}'
             "[intake]\ndesk_staff = 1\n[staffing]\ncaseworkers = 4\n"
         ),
-        "swedish": (
-            f'base = "{(SHIPPED / "swedish_model.toml").as_posix()}"\nname = "small_swedish"\n{common}'
-            "[staffing]\ncaseworkers = 8\n"
-        ),
+        "swedish": (f'base = "swedish_model"\nname = "small_swedish"\n{common}[staffing]\ncaseworkers = 8\n'),
         "transition": (
             'base = "small_baseline.toml"\nname = "small_transition"\n'
             f'[transition]\nat_years = {SWITCH_YEARS}\nto = "small_swedish.toml"\nhiring_ramp_years = 0.5\n'

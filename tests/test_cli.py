@@ -68,7 +68,7 @@ def partial_folders(folder: Path) -> list[str]:
     return [p.name for p in folder.rglob("*") if ".partial-" in p.name]
 
 
-def _toml(tmp_path: Path, name: str, body: str, base: str | None = BASELINE.as_posix()) -> Path:
+def _toml(tmp_path: Path, name: str, body: str, base: str | None = BASELINE.stem) -> Path:
     path = tmp_path / name
     path.write_text((f'base = "{base}"\n' if base else "") + body, encoding="utf-8")
     return path
@@ -90,7 +90,7 @@ def _circular(tmp_path: Path) -> Path:
 
 def _latin1(tmp_path: Path) -> Path:
     path = tmp_path / "latin1.toml"
-    path.write_bytes(f'base = "{BASELINE.as_posix()}"\ntitle = "Århus"\n'.encode("latin-1"))
+    path.write_bytes(f'base = "{BASELINE.stem}"\ntitle = "Århus"\n'.encode("latin-1"))
     return path
 
 

@@ -9,7 +9,7 @@ import pytest
 from sim import load_scenario, simulate
 from sim.batch import BatchSpec, run_batch, scenario_entry
 from sim.indicators import SUMMARY_NAMES
-from sim.scenario import ScenarioError, shipped_scenarios_dir
+from sim.scenario import ScenarioError
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_a_batch_of_a_split_municipality_compares_districts(tmp_path):
 )
 def test_bad_districts_are_one_line_errors(tmp_path, districts, message):
     path = tmp_path / "split.toml"
-    path.write_text(f'base = "{shipped_scenarios_dir() / "danish_baseline.toml"}"\n{districts}', encoding="utf-8")
+    path.write_text(f'base = "danish_baseline"\n{districts}', encoding="utf-8")
     with pytest.raises(ScenarioError, match=message) as info:
         load_scenario(path)
     assert "\n" not in str(info.value) and "districts" in str(info.value)

@@ -320,9 +320,10 @@ def test_export_command_selects_scenario_replication_and_need(batch_dir, tmp_pat
     raw = raw_events(folder, "swedish_model", 1)
     written = pd.read_csv(path)
     assert (cases, events) == (n_cases(raw), len(raw)) == (written[CASE].nunique(), len(written))
+    (tmp_path / "x").mkdir()  # an export makes no folder (issue 11)
     code, out = export(capsys, folder, "--include-need", "--replication", "0", "--out", tmp_path / "x" / "n.csv")
     cases, events, path = printed_counts(out)
-    assert path == tmp_path / "x" / "n.csv"  # the format follows the suffix; the folder is made
+    assert path == tmp_path / "x" / "n.csv"  # the format follows the suffix
     raw = raw_events(folder, replication=0, need=True)
     written = pd.read_csv(path)
     assert (cases, events) == (n_cases(raw), len(raw)) == (written[CASE].nunique(), len(written))

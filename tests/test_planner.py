@@ -28,7 +28,7 @@ from sim.planner import (
     run_sweep,
     sweep_entries,
 )
-from sim.scenario import ScenarioError, shipped_scenarios_dir
+from sim.scenario import ScenarioError
 
 GRID = "2:12:1"  # caseworkers of the brute-force sweep; the small scenario itself has 4
 REPLICATIONS = 3
@@ -40,7 +40,7 @@ WORKERS = 2
 def write_small(folder: Path) -> Path:
     path = folder / "small.toml"
     path.write_text(
-        f'base = "{(shipped_scenarios_dir() / "danish_baseline.toml").as_posix()}"\n'
+        'base = "danish_baseline"\n'
         'name = "small"\n'
         "[municipality]\nchildren = 4000\n"
         "[staffing]\ncaseworkers = 4\n"

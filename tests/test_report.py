@@ -26,7 +26,7 @@ def _small(folder: Path) -> list[str]:
     for name, caseworkers in (("danish_baseline", 4), ("swedish_model", 8)):
         path = folder / f"small_{name}.toml"
         path.write_text(
-            f'base = "{SHIPPED / (name + ".toml")}"\nname = "small_{name}"\n'
+            f'base = "{name}"\nname = "small_{name}"\n'
             "[run]\nwarmup_years = 0.5\n[municipality]\nchildren = 4000\n"
             f"[staffing]\ncaseworkers = {caseworkers}\n",
             encoding="utf-8",

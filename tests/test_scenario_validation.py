@@ -23,6 +23,8 @@ NOTE_PREFIXES = ("source:", "assumption:", "calibrated:")
 def write(tmp_path: Path, name: str, body: str, base: Path | str | None = BASELINE) -> Path:
     """A scenario file in ``tmp_path`` that overrides ``base`` (an absolute path) with ``body``."""
     path = tmp_path / name
+    if isinstance(base, Path) and base.parent == SCENARIOS:
+        base = base.stem  # a shipped scenario, by name (a file names only what is beside it)
     head = f'base = "{Path(base).as_posix() if isinstance(base, Path) else base}"\n' if base is not None else ""
     path.write_text(head + textwrap.dedent(body), encoding="utf-8")
     return path
@@ -167,7 +169,7 @@ def test_file_not_utf8(tmp_path):
     """A file saved in Latin-1 (an accented title) is bad input like any other: a one-line
     ScenarioError naming the file, not a UnicodeDecodeError (which the CLI does not catch)."""
     path = tmp_path / "latin1.toml"
-    path.write_bytes(f'base = "{BASELINE.as_posix()}"\ntitle = "Århus"\n'.encode("latin-1"))
+    path.write_bytes(f'base = "{BASELINE.stem}"\ntitle = "Århus"\n'.encode("latin-1"))
     rest = assert_names(load_error(path), path, None)
     assert "UTF-8" in rest.upper()
 

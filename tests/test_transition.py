@@ -38,14 +38,13 @@ def _small(folder: Path) -> tuple[Path, Path, Path]:
     common = "[run]\nwarmup_years = 0.5\n[municipality]\nchildren = 4000\n"
     base = folder / "small_baseline.toml"
     base.write_text(
-        f'base = "{SHIPPED / "danish_baseline.toml"}"\nname = "small_baseline"\n{common}'
+        f'base = "danish_baseline"\nname = "small_baseline"\n{common}'
         f"[staffing]\ncaseworkers = 4\n[intake]\ndesk_staff = 1\n{stock}",
         encoding="utf-8",
     )
     new = folder / "small_swedish.toml"
     new.write_text(
-        f'base = "{SHIPPED / "swedish_model.toml"}"\nname = "small_swedish"\n{common}'
-        f"[staffing]\ncaseworkers = 8\n{stock}",
+        f'base = "swedish_model"\nname = "small_swedish"\n{common}[staffing]\ncaseworkers = 8\n{stock}',
         encoding="utf-8",
     )
     transition = folder / "small_transition.toml"
@@ -109,16 +108,16 @@ def test_transition_files_are_checked(tmp_path, small):
     base, new, _ = small
 
     def load(text):
-        path = tmp_path / "t.toml"
-        path.write_text(f'base = "{base}"\nname = "t"\n{text}', encoding="utf-8")
+        path = base.parent / "t.toml"  # beside the files it names
+        path.write_text(f'base = "{base.name}"\nname = "t"\n{text}', encoding="utf-8")
         return load_scenario(path)
 
     with pytest.raises(ScenarioError, match="transition.to: scenario 'nowhere' not found"):
         load('[transition]\nat_years = 1\nto = "nowhere"\n')
     with pytest.raises(ScenarioError, match="fewer caseworkers"):
-        load(f'[staffing]\ncaseworkers = 20\n[transition]\nat_years = 1\nto = "{new}"\n')
+        load(f'[staffing]\ncaseworkers = 20\n[transition]\nat_years = 1\nto = "{new.name}"\n')
     with pytest.raises(ScenarioError, match="transition.at_years: must be >= 0"):
-        load(f'[transition]\nat_years = -1\nto = "{new}"\n')
+        load(f'[transition]\nat_years = -1\nto = "{new.name}"\n')
     with pytest.raises(ScenarioError, match="another municipality size"):
-        load(f'[municipality]\nchildren = 5000\n[transition]\nat_years = 1\nto = "{new}"\n')
-    assert load(f'[transition]\nat_years = 1\nto = "{new}"\n').transition.target.name == "small_swedish"
+        load(f'[municipality]\nchildren = 5000\n[transition]\nat_years = 1\nto = "{new.name}"\n')
+    assert load(f'[transition]\nat_years = 1\nto = "{new.name}"\n').transition.target.name == "small_swedish"
