@@ -678,6 +678,8 @@ def plot_utilisation(data: RunData) -> Figure:
         tick.set_color(colors[name])
         tick.set_fontweight("bold")
     ax.set_xlabel("share of the caseworkers' casework hours (%)")
+    ax.set_ylabel("scenario")
+    ax.set_title("standing work, then tasks by kind; the dashed line is 100 % of the casework hours", fontsize="medium")
     ax.set_xlim(0, max(110.0, 100 * float(reps["caseworker_utilisation"].max()) + 12))
     ax.legend(
         loc="upper center",

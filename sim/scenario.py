@@ -331,7 +331,7 @@ class Practice(Section):
         1,
         description="How many reviews in a row must find a child over-served (its step above the "
         "lowest that meets the need seen) before a review sets out to prepare a move down "
-        "(count; 1 = at every review that finds it, the Swedish practice; 2 = wait and see).",
+        "(count, 1 to 6; 1 = at every review that finds it, the Swedish practice; 2 = wait and see).",
     )
     step_down_plan_priority: Literal["due", "when_time_allows"] = Field(
         "due",

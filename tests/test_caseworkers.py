@@ -95,3 +95,20 @@ def test_without_a_cap_cases_go_to_the_caseworker_with_fewest_points():
     for _ in range(100):
         team.set_kind(_case(9), "investigation", 9.0, 0.3)
     assert max(w.points for w in workers) > 120  # grows with whatever the staffing allows
+
+
+def test_a_case_keeps_its_caseworker_when_its_points_rise_past_the_cap_and_new_cases_wait():
+    env = simpy.Environment()
+    team = Caseworkers(env, [Worker(env, 0, 28.0, 0.25)], point_cap=10.0)
+    first, second = _case(1), _case(2)
+    assert team.set_kind(first, "preliminary_assessment", 2.0, 0.1) is None
+    assert team.set_kind(second, "preliminary_assessment", 2.0, 0.1) is None
+    # an assessment becomes an investigation of 9 points: the caseworker keeps it, above the cap
+    assert team.set_kind(first, "investigation_notification", 9.0, 0.25) is None
+    assert first.owner is team.workers[0] and team.workers[0].points == 11.0
+    # a new case does not fit: it waits until points are freed
+    third = _case(3)
+    waiting = team.set_kind(third, "preliminary_assessment", 2.0, 0.1)
+    assert waiting is not None and third.owner is None
+    team.release(first)
+    assert third.owner is team.workers[0] and waiting.triggered

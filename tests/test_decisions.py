@@ -188,11 +188,10 @@ def test_work_by_returns_dropped_past_its_deadline_and_the_share_of_hours_otherw
 
 
 def test_a_scenario_cannot_set_the_probability_of_a_right_decision(tmp_path):
-    from sim.scenario import Practice, ScenarioError, shipped_scenarios_dir
+    from sim.scenario import Practice, ScenarioError
 
     assert not [name for name in Practice.model_fields if "probability" in name]
     old = tmp_path / "old.toml"
-    base = (shipped_scenarios_dir() / "danish_baseline.toml").as_posix()
-    old.write_text(f'base = "{base}"\n[policy]\nstep_down_probability = 1.0\n', encoding="utf-8")
+    old.write_text('base = "danish_baseline"\n[policy]\nstep_down_probability = 1.0\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"old.toml: policy: the \[policy\] section .* were removed"):
         load_scenario(old)

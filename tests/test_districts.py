@@ -38,12 +38,14 @@ def test_districts_add_up_to_the_municipality(pilot):
         "notifications_per_year",
         "placements_per_year",
         "children_in_care_mean",
-        "cost_total_per_year",
         "cost_staff_per_year",
         "cost_placements_per_year",
         "investigations_per_year",
     ):
         assert d[additive].sum() == pytest.approx(s[additive]), additive
+    # the municipality's own implementation cost (a pilot's programme) is counted once, beside the districts'
+    implementation = s["cost_implementation_per_year"]
+    assert d["cost_total_per_year"].sum() + implementation == pytest.approx(s["cost_total_per_year"])
     # Tables: every row belongs to a district, and the costs add up year by year.
     costs = result.costs.groupby(["year", "district"])["cost_dkk"].sum().unstack()
     assert (costs.sum(axis=1) > 0).all()

@@ -79,6 +79,7 @@ def expected_axes(name: str, n_scenarios: int) -> int:
         "ladder": n_scenarios,
         "followup_delay": 2,
         "costs": 2,
+        "utilisation": 1,
         "transitions": n_scenarios,
     }[name]
 
@@ -117,8 +118,16 @@ def test_every_figure_has_titles_labels_and_the_expected_axes(data, name):
         assert _legend_texts(fig), f"{name}: no legend"
 
 
-def test_all_figures_are_the_six_of_the_issue_in_order():
-    assert list(ALL_FIGURES) == ["survival", "caseload", "ladder", "followup_delay", "costs", "transitions"]
+def test_all_figures_are_those_of_the_issues_in_order():
+    assert list(ALL_FIGURES) == [
+        "survival",
+        "caseload",
+        "ladder",
+        "followup_delay",
+        "costs",
+        "utilisation",
+        "transitions",
+    ]
 
 
 def test_scenario_colors_follow_the_position():

@@ -55,9 +55,9 @@ worker, the fewest there can be). Little's law does not care about the size; a s
 municipality buys a long window for the same run time, and the boundary terms below
 shrink with the window's length."""
 LITTLE_WARMUP_YEARS = 20.0
-LITTLE_WINDOW_YEARS = 40.0
-LITTLE_TAIL_YEARS = 10.0
-LITTLE_SEEDS = (1, 2, 3, 4)
+LITTLE_WINDOW_YEARS = 80.0
+LITTLE_TAIL_YEARS = 18.0
+LITTLE_SEEDS = (1, 2, 3, 4, 5, 6)
 
 
 def _overlap_days(start: pd.Series, end: pd.Series, lo: float, hi: float) -> pd.Series:
@@ -78,7 +78,7 @@ def _episodes(placements: pd.DataFrame) -> pd.DataFrame:
     grouped = spells.groupby(["child", "episode"], sort=False)
     episodes = grouped.agg(
         start_day=("start_day", "first"),
-        end_day=("end_day", "last"),
+        end_day=("end_day", lambda v: v.iloc[-1]),  # (``"last"`` would skip an open episode's NaN)
         censored=("censored", "last"),
         spells=("step", "size"),
     ).reset_index()
@@ -133,13 +133,14 @@ def test_littles_law_for_children_in_care(little_runs, unit):
     those children leave over up to 18 years; and the placement stock of the baseline swings
     slowly over decades. A window that starts high and ends low (or the reverse) leaves
     boundary terms that do not cancel (below). So the warm-up is 20 years, after which every
-    child of the initial stock has turned 18, and the window is 40 years long. (The run is
+    child of the initial stock has turned 18, and the window is 80 years long (children whose
+    need persists stay up to 18 years, so the boundary terms are large). (The run is
     only nearly stationary: children whose case closed stay in the pool of "known" children
     after they turn 18, and a draw of such an adult gives a new child instead, so the
     effective share of known children drifts down over decades; the drift of L it causes
     over the window is small beside the tolerance.)
 
-    **What is measured.** Over the window [0, T) with T = 40 years, the identity
+    **What is measured.** Over the window [0, T) with T = 80 years, the identity
 
         sum over spells of their days inside [0, T) = L T                 (exactly)
         = sum of the durations of spells starting in [0, T)
@@ -150,7 +151,7 @@ def test_littles_law_for_children_in_care(little_runs, unit):
     mean full duration, lambda W / L - 1 is the difference of the two boundary terms over
     L T, whose expectation is zero in a stationary run and whose size shrinks as 1 / T:
     that is the sampling error. Full durations need the spells that start late in the window
-    to end: the run goes on 10 years past T, and only spells still open then are censored
+    to end: the run goes on 18 years past T (a childhood), and only spells still open then are censored
     (their duration counted up to the end, an underestimate); the test requires those to be
     under 1 % of the spells, so that censoring cannot hide or fake a deviation of the size
     tested. L is computed by the same overlap rule as the summary's
