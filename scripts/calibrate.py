@@ -450,7 +450,7 @@ def steady_stock(stocks: list[pd.DataFrame], children: int) -> tuple[list[list[f
             ages[step - 1] += total
     per_step = counts.sum(axis=1)
     share = [round(float(p / t), 3) if t else 0.0 for p, t in zip(persistent, per_step)]
-    mean_age = [round(float(min(max(a / t, 6.0), 12.0)), 2) if t else 9.0 for a, t in zip(ages, per_step)]
+    mean_age = [round(float(min(max(a / t, 3.0), 15.0)), 2) if t else 9.0 for a, t in zip(ages, per_step)]
     per_1000 = counts / len(stocks) / children * 1000
     return [[round(float(v), 3) for v in row] for row in per_1000], share, mean_age
 

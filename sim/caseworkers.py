@@ -310,8 +310,9 @@ class PooledWorker(Worker):
 class Caseworkers:
     """The district caseworkers, assignment to the one with fewest points, and the waiting list.
 
-    Under a point cap no caseworker carries more than the cap: a case that does not fit
-    waits unassigned, first come first served, until points are freed.
+    Under a point cap no caseworker *takes a new case* beyond the cap: a new case that does
+    not fit waits unassigned, first come first served, until points are freed. A case keeps
+    its caseworker when its points rise, even past the cap.
     """
 
     def __init__(

@@ -84,10 +84,8 @@ class Case:
         "seen_need",
         "accepted_need",
         "over_served_reviews",
-        "plan_stay_day",
         "second",
         "next_political_day",
-        "kinship_forward",
     )
 
     def __init__(self, case_id: int, child: Child, source: str, notified_day: float, urgent: bool, screen_u: float):
@@ -119,7 +117,5 @@ class Case:
         self.seen_need = -1  # the need as the caseworker last saw it (-1: not seen yet)
         self.accepted_need = 0  # the need the current step was chosen for (above the step after a planned move)
         self.over_served_reviews = 0  # reviews in a row that found the child over-served
-        self.plan_stay_day = -1.0  # start of the institution stay whose planned move was made (-1: none)
         self.second: Worker | None = None  # the second caseworker of a foster placement's first year
         self.next_political_day = float("inf")  # when the placement's next political review is due
-        self.kinship_forward: bool | None = None  # whether the network came forward by itself

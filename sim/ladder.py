@@ -103,7 +103,9 @@ def follow_ladder(m: Model, case: Case, start: int):
         case.seen_need = need
         # Nothing to decide when the need seen calls for the step the child is on and no
         # institution plan is due: the child stays.
-        if need == child.step and not _institution_plan_due(m, case):
+        if (need == child.step or reachable_step(case, need, child.step) == child.step) and not _institution_plan_due(
+            m, case
+        ):
             case.over_served_reviews = 0
             continue
         closed = yield from review(m, case, acute)
@@ -127,6 +129,16 @@ def target_step(need: int, step: int) -> int:
     if step >= FIRST_PLACEMENT_STEP and need < FIRST_PLACEMENT_STEP:
         return max(need, 1)
     return need
+
+
+def reachable_step(case: Case, need: int, step: int) -> int:
+    """The lowest step that meets ``need`` *and can be had*: kinship care only while it is not
+    known that no kinship placement exists (then foster care meets the need). A child in foster
+    care for whom no kinship placement exists is not over-served, so no plan is made in vain."""
+    target = target_step(need, step)
+    if target == KINSHIP and case.kinship_available is False:
+        return FOSTER
+    return target
 
 
 def review(m: Model, case: Case, acute: bool):
@@ -153,7 +165,7 @@ def review(m: Model, case: Case, acute: bool):
     practice = m.scenario.practice
     planned = _institution_plan_due(m, case)
     if not planned:
-        if target_step(need, step) >= step:
+        if reachable_step(case, need, step) >= step:
             case.over_served_reviews = 0
             return False
         case.over_served_reviews += 1
@@ -177,7 +189,7 @@ def review(m: Model, case: Case, acute: bool):
     if need == 0 and step < FIRST_PLACEMENT_STEP:
         m.close_case(case, "need_met")
         return True
-    target = target_step(need, step)
+    target = reachable_step(case, need, step)
     if planned:
         target = min(target, FOSTER)
     elif target > step:

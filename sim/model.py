@@ -135,15 +135,14 @@ class Environment(simpy.Environment):
 
 
 def _stock_age(stream, mean_years: float) -> float:
-    """An age in [0, 18) years from the linear density with the given mean (6 to 12; 9 is
-    uniform): children in care are older on average than children notified, since those whose
-    need persists stay until 18. Drawn by rejection, from the initial stock's own stream."""
-    slope = (mean_years - 9.0) / 27.0  # density (1 + slope (a - 9)) / 18; its mean is 9 + 27 slope
-    top = 1.0 + 9.0 * abs(slope)
-    while True:
-        age, u = stream.uniform() * ADULT_YEARS, stream.uniform()
-        if u * top <= 1.0 + slope * (age - 9.0):
-            return age
+    """An age in [0, 18) years with the given mean (3 to 15; 9 is uniform): children in care
+    are older on average than children notified, since those whose need persists stay until
+    18. The age is 18 u^(1/p) (or 18 minus that, for a mean under 9) for a uniform u, with p
+    chosen for the mean: one draw from the initial stock's own stream."""
+    u = stream.uniform()
+    if mean_years >= 9.0:
+        return ADULT_YEARS * u ** ((ADULT_YEARS - mean_years) / mean_years)
+    return ADULT_YEARS - ADULT_YEARS * u ** (mean_years / (ADULT_YEARS - mean_years))
 
 
 class Model:
@@ -248,7 +247,7 @@ class Model:
             yield env.timeout(interval)
 
     def _transition(self):
-        """At the switch date the new scenario's staffing, organisation and policy take
+        """At the switch date the new scenario's staffing, organisation and practice take
         over: later decisions, bookings and assignments follow it; cases keep their
         caseworkers; the extra caseworkers are hired evenly over the ramp."""
         env = self.env

@@ -6,7 +6,7 @@ from the generator in blocks (numpy is slow one number at a time); the sequence 
 stream yields depends only on the seed and the stream's name.
 
 Each child also carries its own counter-based streams (:class:`ChildStream`), one for
-its need and one for the decisions about it, keyed by a number drawn when it is first
+its need and one for the facts about its family (kinship), keyed by a number drawn when it is first
 notified: the common random numbers that let scenarios be compared child by child.
 """
 
@@ -110,7 +110,7 @@ class ChildStream:
 
     Common random numbers: a child gets its key from the arrival of its first notification,
     which every scenario sees alike, so the same child meets the same sequence of draws
-    for its need and for the decisions about it in every scenario, as far as the
+    for its need and its family in every scenario, as far as the
     mechanisms ask for the same number of draws.
     """
 

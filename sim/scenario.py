@@ -521,10 +521,11 @@ class InitialStock(Section):
         "(share, 0 to 1).",
     )
 
-    mean_age_years_by_step: list[Annotated[float, Field(ge=6.0, le=12.0)]] = Field(
+    mean_age_years_by_step: list[Annotated[float, Field(ge=3.0, le=15.0)]] = Field(
         default_factory=lambda: [9.0] * 5,
-        description="Mean age of the initial cases' children on each step (5 values: steps 1..5; years, 6 to 12); "
-        "ages are drawn from the linear density on 0-18 years with that mean (9 = uniform).",
+        description="Mean age of the initial cases' children on each step (5 values: steps 1..5; years, 3 to 15); "
+        "ages are drawn on 0-18 years as 18 u^(1/p) for a uniform u (mirrored below 9), p giving that mean "
+        "(9 = uniform).",
     )
 
     @model_validator(mode="after")

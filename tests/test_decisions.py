@@ -88,6 +88,15 @@ def test_the_swedish_practice_plans_a_move_down_at_the_first_review_that_finds_t
     ] == pytest.approx(model.scenario.hours.step_down_plan_hours)
 
 
+def test_no_plan_is_made_in_vain_for_a_kinship_placement_that_does_not_exist():
+    model = _model("swedish_model")
+    case = _case_on(model, FOSTER, 3)  # kinship care would meet the need, but none exists
+    assert case.kinship_available is False
+    _drive(model, review(model, case, False))
+    assert case.child.step == FOSTER
+    assert sum(w.hours_by_kind[PLAN_TASK] for w in model.caseworkers.workers) == 0
+
+
 def test_the_danish_practice_waits_for_a_second_review_before_planning_a_move_down():
     model = _model("danish_baseline")
     assert model.scenario.practice.step_down_after_reviews == 2
