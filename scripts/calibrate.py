@@ -469,6 +469,13 @@ def report(reps: pd.DataFrame) -> tuple[str, int]:
             f"  {mean:8.3f} [{low:8.3f}, {high:8.3f}]  {'pass' if ok else 'FAIL'}{fig} ({kind})"
         )
     lines.append(f"{passed} of {len(checks)} checks pass")
+    names = set(reps["scenario"])
+    if {BASELINE, SWEDISH} <= names:  # shown, never fitted: the calibration sees only Danish figures
+        cost = reps.groupby("scenario")["cost_total_per_year"].mean() / 1e6
+        lines.append(
+            f"(not a check) total cost, M DKK a year: {BASELINE} {cost[BASELINE]:.1f}, {SWEDISH} {cost[SWEDISH]:.1f}, "
+            f"saving {cost[BASELINE] - cost[SWEDISH]:.1f}"
+        )
     return "\n".join(lines), passed
 
 
@@ -650,6 +657,8 @@ def main(argv=None) -> int:
         problem.derive_stock(name, x, args.check_replications)  # the stock from its own end state...
         reps[name], _ = problem.run(problem.scenario(name, x), replications=args.check_replications)  # ...checked
     text, _ = report(pd.concat(reps.values(), ignore_index=True))
+    fit = 0.5 * float((Problem.residuals(reps[BASELINE]) ** 2).sum())
+    text += f"\ncalibration objective (Danish figures only, {args.check_replications} replications): {fit:.3f}"
     print()
     print(f"{'parameter':45s} {'old':>10s} {'new':>10s}")
     for p, old, new in zip(PARAMETERS, x0, x):
