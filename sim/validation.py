@@ -199,7 +199,16 @@ SWEEP_FACTORS: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 without the point cap (under the cap, fewer caseworkers leave new cases waiting unserved without
 end, which no municipality would keep up; the practice is what the sweep tests)."""
 
-NOT_MET: dict[tuple[str, str], str] = {}
+NOT_MET: dict[tuple[str, str], str] = {
+    (BASELINE, "care_left_within_year_share"): (
+        "children in care turn over faster in the model than observed: at the calibrated values about 21-22 % "
+        "of those placed on 1 January are gone by 31 December, against the 16 % observed, at the top of the "
+        "accepted range (0.215 at the calibration's seed, a little over 0.22 at this document's); the "
+        "least-squares search, which weighs the 16 % against the other Danish figures, does not go lower, "
+        "since more children with needs that persist lengthen the time in care and raise the number in care "
+        "past their ranges at this inflow (scripts/calibrate.py)"
+    ),
+}
 """(scenario, indicator) of the *fitted* checks the calibration does not meet, with the reason; the
 document prints them under the table, and tests/test_calibration.py leaves them out. Checks out of
 sample are reported pass or fail, with a note in ``OUT_OF_SAMPLE_NOTES`` where they fail."""
@@ -488,9 +497,14 @@ def validation_markdown(
         )
     lines += [
         "",
-        f"(a) keeps {100 * kept_a:.0f} % of the saving on measures and (b) buys {100 * bought_b:.0f} % of it: the "
-        "practice without the hours and the hours without the practice each give a part of the saving, not the "
-        "whole.",
+        (
+            f"(a) keeps {100 * kept_a:.0f} % of the saving on measures"
+            if kept_a > 0
+            else "(a) keeps none of the saving on measures: without its hours the Swedish practice spends "
+            f"{-(saving[0] - a[0]) / 1e6:.1f} M DKK a year more on measures than the Danish baseline"
+        )
+        + f"; (b) buys {100 * bought_b:.0f} % of it. The practice without the hours and the hours without the "
+        "practice each give at most a part of the saving, not the whole.",
         "",
         "(c) The Swedish practice at fewer caseworkers than it needs (without the point cap, which would leave new "
         "cases waiting without end; the last column is the mean number of cases waiting for a caseworker):",
