@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_tools import one_line
+from cli_tools import run_cli as cli
 
 import sim
 import sim.output
 from sim import Scenario, load_scenario, simulate
-from sim.cli import main
 from sim.indicators import SUMMARY_NAMES
 from sim.output import read_summary
 
@@ -27,26 +28,6 @@ WRITTEN_TABLES = ("events", "placements", "followups", "caseload", "costs", "not
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    """Run ``main`` in-process: exit status, stdout, stderr. An exception escaping ``main``
-    is a failure: the user would see a traceback."""
-    try:
-        code = main([str(a) for a in argv])
-    except Exception as exc:  # the point is that nothing escapes
-        pytest.fail(f"main{tuple(str(a) for a in argv)} raised {type(exc).__name__}: {exc}")
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    """The single line of an error report on stderr."""
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {err!r}"
-    assert err.endswith("\n")
-    return lines[0]
 
 
 def assert_line_names(line: str, file: Path, field: str | None, cwd: Path | None = None) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_tools import one_line, run_cli
 from schema_tools import Number, baseline_list, numbers, set_dotted, write_overrides
 
 import sim
@@ -52,22 +53,6 @@ def no_model(monkeypatch):
         raise AssertionError("a model was built although the input is bad")
 
     monkeypatch.setattr(sim.model.Model, "__init__", refuse)
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except BaseException as exc:  # nothing may escape main: the user would see a traceback
-        pytest.fail(f"main{tuple(str(a) for a in argv)} raised {type(exc).__name__}: {exc}")
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {err!r}"
-    return lines[0]
 
 
 def listing(folder: Path) -> list[str]:
