@@ -88,6 +88,10 @@ TARGETS: dict[str, tuple[float, float, str]] = {
 OUTSIDE = 3.0
 """The extra weight of the distance outside a check's accepted range: the ranges come first,
 the figures inside them second."""
+MARGIN = 0.15
+"""The share of a range's half-width the fit keeps clear of each end: the calibration's seed is
+not the validation's, and a figure fitted just inside a range at one seed lands just outside it at
+another (leaving care within the year: 0.215 at seed 2026, 0.222 at seed 1 with the margin at 0)."""
 CASELOADS = {BASELINE: 48.0, HIGH_LOAD: 60.0}
 """Mean cases per caseworker the Danish staffing is scaled to: Herning before the pilot (about 48;
 KORA, MODEL.md 5), and the high end of Danish caseloads (seed 003)."""
@@ -125,7 +129,7 @@ class Parameter:
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "p_need_placement",
-        0.01,
+        0.005,
         0.08,
         4,
         "the share of newly notified children whose need calls for a placement (3-5)",
@@ -134,7 +138,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "institution_need_share",
         0.1,
-        0.6,
+        0.8,
         3,
         "how much of it calls for an institution (need 5; needs 3 and 4 share the rest equally)",
         ("care_days_share_institution", "care_days_share_foster"),
@@ -342,7 +346,8 @@ class Problem:
             if math.isnan(mean):
                 out += [10.0, 10.0]
                 continue
-            outside = max(check.low - mean, 0.0, mean - check.high) / half
+            margin = MARGIN * half
+            outside = max(check.low + margin - mean, 0.0, mean - check.high + margin) / half
             target = TARGETS.get(check.indicator)
             weight = 1.0 if target is None else target[1]
             out.append(weight * (mean - target[0]) / half if target is not None else 0.0)
@@ -676,6 +681,8 @@ def main(argv=None) -> int:
         write(problem, x, problem.staff, problem.stock)
         print("written to scenarios/danish_baseline.toml, swedish_model.toml and danish_high_load.toml")
     print(f"{problem.evaluations} evaluations; {time.perf_counter() - started:.0f} s")
+    if problem.pool is not None:
+        problem.pool.shutdown()  # before the interpreter's exit, which otherwise trips over the pool's pipe
     return 0
 
 
