@@ -4,9 +4,10 @@ Run:  python scripts/calibrate.py [--replications 3] [--years 8] [--warmup 8] [-
 
 What it does
 ------------
-Only the **Danish baseline** is fitted. Its figures in MODEL.md section 5 (Danmarks Statistik and
-the Danish rows of seed 002: ``sim.validation.CHECKS`` with ``fitted=True``) give the residuals;
-the Swedish rows of ``docs/VALIDATION.md`` are never seen here, so they are checks out of sample.
+Only the **Danish baseline** is fitted. Its figures in docs/conceptual-model.md §5 (Danmarks
+Statistik and the Danish rows of seed 002, see docs/sources.md: ``sim.validation.CHECKS`` with
+``fitted=True``) give the residuals; the Swedish rows of ``docs/VALIDATION.md`` are never seen
+here, so they are checks out of sample.
 
 The parameters fitted (``PARAMETERS``) describe the children and how their needs change, which
 every scenario shares (they live in the baseline's file and the others inherit them): the share
@@ -71,7 +72,7 @@ HIGH_LOAD = "danish_high_load"
 FITTED = tuple(c for c in CHECKS if c.scenario == BASELINE and c.fitted)
 
 TARGETS: dict[str, tuple[float, float, str]] = {
-    # indicator of the baseline: (the figure of MODEL.md 5, weight, what it is called in a note)
+    # indicator of the baseline: (the figure of docs/conceptual-model.md §5, weight, what it is called in a note)
     "children_in_care_per_1000": (10.0, 1.0, "about 10 placed children per 1,000 (Danmarks Statistik)"),
     "time_in_care_years": (4.0, 1.0, "about 4 years in care (Danmarks Statistik)"),
     "care_left_within_year_share": (
@@ -94,7 +95,7 @@ not the validation's, and a figure fitted just inside a range at one seed lands 
 another (leaving care within the year: 0.215 at seed 2026, 0.222 at seed 1 with the margin at 0)."""
 CASELOADS = {BASELINE: 48.0, HIGH_LOAD: 60.0}
 """Mean cases per caseworker the Danish staffing is scaled to: Herning before the pilot (about 48;
-KORA, MODEL.md 5), and the high end of Danish caseloads (seed 003)."""
+KORA, docs/conceptual-model.md §5), and the high end of Danish caseloads (seed 003)."""
 SWEDISH_ON_TIME = 0.9
 SWEDISH_WAITING_SHARE = 0.01
 """The Swedish practice runs when at least this share of follow-ups is on time and at most this
@@ -543,7 +544,7 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
         "calibrated: need levels 0-5 of newly notified children; needs 1-2 assumption (with the screening, about "
         "38 % of notifications investigated, Socialstyrelsen); the share with need 3-5 against "
         f"{against('p_need_placement')}, and the share of it with need 5 against {against('institution_need_share')} "
-        f"(needs 3 and 4 equal) (MODEL.md 5), {tag}",
+        f"(needs 3 and 4 equal) (docs/conceptual-model.md §5), {tag}",
     )
     rates = list(problem.base.need.improve_rate_per_year_when_met)
     rates[2] = rates[3] = round(values["improve_steps_3_4"], 2)
@@ -555,8 +556,8 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
         rates,
         f"calibrated: steps 3-4 (one value) against {against('improve_steps_3_4')}; step 5 within the source's "
         "bounds (an institution stay is meant to break a pattern within about 6 months, seed 002: a rate of "
-        f"1.4-2.5 per year) against {against('improve_step_5')} (MODEL.md 5), {tag}; steps 1-2 assumption: a year "
-        "per level of need",
+        f"1.4-2.5 per year) against {against('improve_step_5')} (docs/conceptual-model.md §5), {tag}; "
+        "steps 1-2 assumption: a year per level of need",
     )
     for name, section, key in (
         ("need.worsen_rate_per_year_met", "need", "worsen_rate_per_year_met"),
@@ -570,7 +571,7 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
             section,
             key,
             round(float(values[name]), by_name[name].digits),
-            f"calibrated: {by_name[name].what}, against {against(name)} (MODEL.md 5), {tag}",
+            f"calibrated: {by_name[name].what}, against {against(name)} (docs/conceptual-model.md §5), {tag}",
         )
     stock_note = (
         "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
@@ -587,7 +588,7 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
         "caseworkers",
         staff[BASELINE],
         f"calibrated: staffing that yields about {CASELOADS[BASELINE]:.0f} cases per caseworker, Herning before the "
-        f"pilot (KORA; 30 on average, up to 60, seed 003; MODEL.md 5), {tag}",
+        f"pilot (KORA; 30 on average, up to 60, seed 003; docs/conceptual-model.md §5), {tag}",
     )
     set_toml_value(
         SCENARIOS / f"{SWEDISH}.toml",

@@ -1,4 +1,4 @@
-"""Arrivals of notifications and applications (MODEL.md 3.1).
+"""Arrivals of notifications and applications (docs/conceptual-model.md §3.1).
 
 Poisson processes at a rate per 1,000 children per year times the municipality's
 children, with monthly seasonality by thinning. A notification on a child with an open

@@ -1,4 +1,4 @@
-"""The life of one case, from notification to closing (MODEL.md 3.2-3.9)."""
+"""The life of one case, from notification to closing (docs/conceptual-model.md §3.2-§3.9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Caseworkers and the intake desk (MODEL.md 3.7 and 3.8).
+"""Caseworkers and the intake desk (docs/conceptual-model.md §3.7 and §3.8).
 
 A caseworker is a single server whose tasks queue by priority. Each open case costs a
 standing share of hours every week; what is left of the casework hours goes to tasks,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
 
-# Task priorities (lower first): MODEL.md 3.7.
+# Task priorities (lower first): docs/conceptual-model.md §3.7.
 ACUTE = 0
 DEADLINE = 1
 FOLLOWUP = 2
@@ -362,8 +362,9 @@ class Caseworkers:
         that fires when a caseworker with room takes it.
 
         A case keeps its caseworker when its kind changes, even if its new points take the
-        caseworker above the cap: the cap governs which caseworker takes a *new* case (MODEL.md
-        3.8), and a child placed is not left without anyone following up."""
+        caseworker above the cap: the cap governs which caseworker takes a *new* case
+        (docs/conceptual-model.md §3.8), and a child placed is not left without anyone
+        following up."""
         owner = case.owner
         if owner is not None:
             freed = case.points - points

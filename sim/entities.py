@@ -1,4 +1,4 @@
-"""The entities of MODEL.md section 2: children and their cases."""
+"""The entities of docs/conceptual-model.md §2: children and their cases."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Child:
         self.id = child_id
         self.need_draws = ChildStream(key, 1)  # when and which way the need changes, acute reports
         self.decision_draws = ChildStream(key, 2)  # kinship: whether a placement exists, whether it comes forward
-        self.persistent = persistent  # a need that persists for years whatever is done (MODEL.md 3.11)
+        self.persistent = persistent  # a need that persists for years whatever is done (conceptual model §3.11)
         self.unsupported = False  # moved down, and no full follow-up since: a higher relapse risk
         self.birth_day = birth_day
         self.need = need

@@ -1,4 +1,4 @@
-"""Summary indicators: pure functions of the result tables (MODEL.md section 4).
+"""Summary indicators: pure functions of the result tables (docs/conceptual-model.md §4).
 
 Every function takes tidy tables whose times are days since the start of measurement
 and returns numbers; they are tested on small hand-made tables.
@@ -208,8 +208,8 @@ def placement_indicators(placements: pd.DataFrame, measured_days: float, childre
 def stays(spells: pd.DataFrame) -> pd.DataFrame:
     """Placement *stays*: consecutive spells of one case on the same step (the end of one the
     start of the next) merged into one, so that a stay is never split by an administrative
-    event (MODEL.md 3: "a stay is never split by an administrative move and back"). The
-    merged row keeps the first spell's start and flags and the last spell's end."""
+    event (docs/conceptual-model.md §3: "a stay is never split by an administrative move and
+    back"). The merged row keeps the first spell's start and flags and the last spell's end."""
     if spells.empty:
         return spells.reset_index(drop=True)
     df = spells.sort_values(["case", "start_day"], kind="stable")

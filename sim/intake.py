@@ -1,5 +1,5 @@
 """Preliminary assessment: by the intake desk where there is one, else by the district
-caseworker (MODEL.md 3.2)."""
+caseworker (docs/conceptual-model.md §3.2)."""
 
 from __future__ import annotations
 

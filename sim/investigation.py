@@ -1,4 +1,4 @@
-"""Investigation with its 4-month deadline, and the start step it leads to (MODEL.md 3.3)."""
+"""Investigation with its 4-month deadline, and the start step it leads to (docs/conceptual-model.md §3.3)."""
 
 from __future__ import annotations
 
@@ -45,5 +45,5 @@ def investigate(m: Model, case: Case):
 
 def start_step(need: int) -> int:
     """The step an investigation starts a child on: the lowest that meets the need it saw
-    (0 = close). One rule for every scenario (MODEL.md 3.3: normalisation)."""
+    (0 = close). One rule for every scenario (docs/conceptual-model.md §3.3: normalisation)."""
     return max(need, 0)

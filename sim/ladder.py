@@ -1,5 +1,5 @@
-"""The intervention ladder: follow-ups, reviews and moves between steps (MODEL.md 3.4, 3.6
-and 3.10).
+"""The intervention ladder: follow-ups, reviews and moves between steps
+(docs/conceptual-model.md §3.4, §3.6 and §3.10).
 
 One set of decision rules for every scenario. At a follow-up, or at a review forced by an
 acute event, the caseworker sees the child's need; between contacts the need is known only
@@ -46,7 +46,7 @@ KINSHIP, FOSTER, INSTITUTION = 3, 4, 5
 FIRST_PLACEMENT_STEP = KINSHIP
 ACUTE_CAUSE = "acute"
 SECOND_CASEWORKER_DAYS = 365.25
-"""Borås: two caseworkers share a foster placement in its first year (seed 003)."""
+"""Borås: two caseworkers share a foster placement in its first year (seed 003, docs/sources.md)."""
 PLAN_PRIORITY = {"due": FOLLOWUP, "when_time_allows": OTHER}
 
 

@@ -1,4 +1,4 @@
-"""One replication of the municipal child-welfare flow (MODEL.md section 3).
+"""One replication of the municipal child-welfare flow (docs/conceptual-model.md §3).
 
 :class:`Model` holds the state the processes share (children, open cases, caseworkers,
 the intake desk, the recorder) and the small bookkeeping steps they call; the processes
@@ -61,7 +61,7 @@ EVENTS: tuple[str, ...] = (
 """The names of the event log's events; stored as codes, read back as a categorical."""
 EVENT_CODES = {name: code for code, name in enumerate(EVENTS)}
 REPLACEMENT_WINDOW_DAYS = 365.0
-"""A new placement within 12 months of returning home is a re-placement (MODEL.md 3.9)."""
+"""A new placement within 12 months of returning home is a re-placement (docs/conceptual-model.md §3.9)."""
 
 
 @contextlib.contextmanager
@@ -540,7 +540,7 @@ class Model:
             case.next_political_day = float("inf")
         if 0 < new < old:
             # A move down: a higher risk of relapse for a while, and higher still until the
-            # first full follow-up after the move (MODEL.md 3.6).
+            # first full follow-up after the move (docs/conceptual-model.md §3.6).
             child.relapse_until_day = now + self.scenario.need.relapse_window_days
             child.unsupported = True
         elif new > old:

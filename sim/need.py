@@ -1,4 +1,4 @@
-"""The child's changing need (MODEL.md 3.5).
+"""The child's changing need (docs/conceptual-model.md §3.5).
 
 The need moves one level at a time, up or down, at rates that depend on whether the
 child's step meets it. Only the next change is scheduled, as one timeout; when the step

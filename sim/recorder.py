@@ -75,7 +75,7 @@ def _adder(appenders: tuple):
 
 
 class Recorder:
-    """Everything one replication records, in the tables of MODEL.md section 4."""
+    """Everything one replication records, in the tables of docs/conceptual-model.md §4."""
 
     def __init__(self) -> None:
         self.events = Table("time_days:f", "child:i", "case:i", "event:i", "step:i", "caseworker:i")

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 STEP_NAMES: tuple[str, ...] = ("early_support", "home_support", "kinship", "foster", "institution")
-"""The five rungs of the intervention ladder, lowest first (MODEL.md 3.4)."""
+"""The five rungs of the intervention ladder, lowest first (docs/conceptual-model.md §3.4)."""
 
 PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
 """Steps that are placements outside the home; steps 1 and 2 are in-home interventions."""
@@ -247,7 +247,7 @@ class Need(Section):
         1.0,
         description="Factor on the relapse rate after a move down, from the move until the first "
         "follow-up after it that is done with its full hours (dimensionless, 1 to 20): a move down without "
-        "the early follow-up carries a higher relapse risk (MODEL.md 3.6).",
+        "the early follow-up carries a higher relapse risk (docs/conceptual-model.md §3.6).",
     )
     acute_probability_when_unmet: Probability = Field(
         0.4,
@@ -322,10 +322,11 @@ class Followup(Section):
 
 
 class Practice(Section):
-    """What a review sets out to do, and which elements a way of working has (MODEL.md 3.6 and
-    3.10). Every element costs caseworker hours each time it is used. None of these fields is
-    the probability that a decision is right: whether an intended move happens comes out of
-    the hours (a plan not started before the next follow-up is dropped) and the schedules."""
+    """What a review sets out to do, and which elements a way of working has
+    (docs/conceptual-model.md §3.6 and §3.10). Every element costs caseworker hours each time
+    it is used. None of these fields is the probability that a decision is right: whether an
+    intended move happens comes out of the hours (a plan not started before the next
+    follow-up is dropped) and the schedules."""
 
     step_down_after_reviews: Annotated[int, Field(ge=1, le=6)] = Field(
         1,

@@ -1,5 +1,5 @@
-"""Validation (issue 6): the observed figures of MODEL.md section 5 beside the simulated
-ones, and how much of the Swedish effect each mechanism carries.
+"""Validation (issue 6): the observed figures of the conceptual model (docs/conceptual-model.md
+§5) beside the simulated ones, and how much of the Swedish effect each mechanism carries.
 
 ``welfare-sim validation`` runs the shipped Danish baseline and Swedish model (and one
 variant of the Swedish model per mechanism, switched back to the baseline's setting) with
@@ -378,9 +378,9 @@ def validation_markdown(
         "after each scenario's warm-up (from its steady-state initial stock).",
         f"- Commit: `{_git_commit() or 'unknown'}`; generated {dt.datetime.now().isoformat(timespec='seconds')} "
         f"in {seconds:.0f} s.",
-        "- Observed figures: `../shared/MODEL.md` section 5 (sources: the seed documents 001-004 and public "
-        "statistics). A check passes when the simulated mean lies within the stated range; the interval is the "
-        "95 % confidence interval over replications.",
+        "- Observed figures: `docs/conceptual-model.md` §5 (sources, described in `docs/sources.md`: the seed "
+        "documents 001-004 and public statistics). A check passes when the simulated mean lies within the stated "
+        "range; the interval is the 95 % confidence interval over replications.",
         "- **Fitted** checks are the Danish figures `scripts/calibrate.py` fits the shared parameters to (a pass "
         "shows the fit, not the model). **Out of sample** checks are never seen by the calibration: the Swedish "
         "model's figures come out of its practice and staffing alone.",
@@ -572,9 +572,9 @@ HERNING_INVESTED_DKK = 9.0e6
 HERNING_RETURN_DKK = 10.5e6
 HERNING_YEARS = 4
 HERNING_RATIO_RANGE = (0.5, 2.0)
-"""Herning's business case (seed 002): about 9 M DKK invested over 4 years for an expected
-10.5 M DKK back, on a pilot with 20 % of the pupils. The check: the model's return over the
-investment within a factor of 2 of Herning's (about 1.2)."""
+"""Herning's business case (seed 002, docs/sources.md): about 9 M DKK invested over 4 years
+for an expected 10.5 M DKK back, on a pilot with 20 % of the pupils. The check: the model's
+return over the investment within a factor of 2 of Herning's (about 1.2)."""
 
 
 def herning_ratio(case) -> tuple[float, float, float]:

@@ -1,5 +1,5 @@
-"""The calibrated shipped scenarios reproduce the Danish figures of MODEL.md section 5 that
-``scripts/calibrate.py`` fits them to (issue 10).
+"""The calibrated shipped scenarios reproduce the Danish figures of the conceptual model
+(docs/conceptual-model.md §5) that ``scripts/calibrate.py`` fits them to (issue 10).
 
 The Danish baseline runs ``REPLICATIONS`` replications of ``YEARS`` measured years each (after
 its own warm-up, from its own initial stock), with common random numbers from seed 1 (the

@@ -118,10 +118,10 @@ def test_without_the_hours_the_practice_moves_fewer_children_down(runs):
 
 
 def test_both_practices_keep_their_caseworkers_busy_at_their_own_staffing(runs):
-    """MODEL.md 3.7: at its own staffing each practice uses most of its caseworkers' hours (at
-    least two thirds; the Swedish staffing keeps the slack that 90 % of follow-ups on time
-    needs); the Swedish caseworker spends more of them on contact (follow-ups) and fewer on
-    standing work."""
+    """docs/conceptual-model.md §3.7: at its own staffing each practice uses most of its
+    caseworkers' hours (at least two thirds; the Swedish staffing keeps the slack that 90 % of
+    follow-ups on time needs); the Swedish caseworker spends more of them on contact
+    (follow-ups) and fewer on standing work."""
     for name in ("baseline", "swedish"):
         assert runs[name]["caseworker_utilisation"].mean() > 2 / 3, name
     kinds = ("followup", "second_caseworker", "step_down_plan")  # time with the child, family and placement

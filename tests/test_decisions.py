@@ -1,5 +1,6 @@
-"""The decision rules of a review, one at a time, on a hand-built case (MODEL.md 3.6, 3.9;
-issue 10): one rule for every scenario, whether a decision happens decided by the hours.
+"""The decision rules of a review, one at a time, on a hand-built case
+(docs/conceptual-model.md §3.6, §3.9; issue 10): one rule for every scenario, whether a
+decision happens decided by the hours.
 
 Each test builds a small model from the Danish baseline or the Swedish model (empty, no
 arrivals), puts one child on a step with a given need, and drives ``review`` or the plan
