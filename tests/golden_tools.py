@@ -106,7 +106,7 @@ def write_all() -> None:
             f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, golden_path(name))
-        print(f"wrote {golden_path(name).relative_to(Path.cwd()) if golden_path(name).is_relative_to(Path.cwd()) else golden_path(name)}")
+        print(f"wrote {golden_path(name)}")
 
 
 def main(argv: list[str] | None = None) -> int:
