@@ -110,7 +110,7 @@ class Case:
         self.closed = False
         self.assigned: simpy.Event | None = None
         self.open_index = -1
-        self.notification: tuple | None = None  # (id, day) of the notification awaiting its outcome
+        self.notification: tuple[int, float] | None = None  # (id, day) of the notification awaiting its outcome
         self.spell_entry = False
         self.spell_replacement = False
         self.spell_initial = False

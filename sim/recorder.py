@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
 
 from sim.caseworkers import TASK_KINDS
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+Column: TypeAlias = "array[Any] | list[Any]"
+"""One column's buffer: a typed ``array.array`` (numbers) or a list (text)."""
+Appender: TypeAlias = Callable[[Any], None]
 
 
 class Table:
@@ -21,25 +30,25 @@ class Table:
     __slots__ = ("columns", "kinds", "data", "add")
 
     _TYPECODES = {"f": "d", "i": "q", "b": "b", "s": None}
-    _DTYPES = {"f": np.float64, "i": np.int64, "b": np.int8, "s": object}
+    _DTYPES: dict[str, npt.DTypeLike] = {"f": np.float64, "i": np.int64, "b": np.int8, "s": object}
 
     def __init__(self, *columns: str):
         self.columns = tuple(c.split(":")[0] for c in columns)
         self.kinds = tuple(c.split(":")[1] for c in columns)
-        self.data: list = [self._empty(kind) for kind in self.kinds]
+        self.data: list[Column] = [self._empty(kind) for kind in self.kinds]
         self.add = _adder(self.appenders())
         """``add(*values)``: append one row, a value per column."""
 
     @classmethod
-    def _empty(cls, kind: str):
+    def _empty(cls, kind: str) -> Column:
         code = cls._TYPECODES[kind]
         return [] if code is None else array(code)
 
-    def appenders(self) -> tuple:
+    def appenders(self) -> tuple[Appender, ...]:
         """The columns' bound ``append`` methods, for the hottest call sites."""
         return tuple(column.append for column in self.data)
 
-    def frame(self, extra_rows: list[tuple] | None = None) -> pd.DataFrame:
+    def frame(self, extra_rows: Sequence[tuple[Any, ...]] | None = None) -> pd.DataFrame:
         """The rows so far (and ``extra_rows``, not kept) as a DataFrame of declared dtypes."""
         data = self.data
         if extra_rows:
@@ -53,17 +62,19 @@ class Table:
             {name: self._array(kind, values) for name, kind, values in zip(self.columns, self.kinds, data)}
         )
 
-    def _array(self, kind: str, values) -> np.ndarray:
+    def _array(self, kind: str, values: Column) -> np.ndarray:
         if kind == "s":
             return np.array(values, dtype=object)
-        out = np.frombuffer(values, dtype=self._DTYPES[kind]) if len(values) else np.empty(0, self._DTYPES[kind])
+        # A numeric column's buffer is an array.array (see _empty).
+        numbers = cast("array[Any]", values)
+        out = np.frombuffer(numbers, dtype=self._DTYPES[kind]) if len(values) else np.empty(0, self._DTYPES[kind])
         return out.astype(bool) if kind == "b" else out.copy()
 
     def __len__(self) -> int:
         return len(self.data[0])
 
 
-def _adder(appenders: tuple):
+def _adder(appenders: tuple[Appender, ...]) -> Callable[..., None]:
     """A function that appends its arguments to the columns, one explicit call each: about
     three times as fast as a loop over the columns, and rows are recorded a million times a
     run. Generated, as :mod:`dataclasses` generates ``__init__``."""
@@ -71,7 +82,8 @@ def _adder(appenders: tuple):
     body = "; ".join(f"a{i}(v{i})" for i in range(len(appenders)))
     namespace = {f"a{i}": append for i, append in enumerate(appenders)}
     exec(f"def add({', '.join(names)}):\n    {body}", namespace)  # noqa: S102 - code built above, no input
-    return namespace["add"]
+    add: Callable[..., None] = namespace["add"]
+    return add
 
 
 class Recorder:

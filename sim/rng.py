@@ -34,7 +34,7 @@ class Stream:
 
     def __init__(self, seed_sequence: np.random.SeedSequence):
         self.generator = np.random.Generator(np.random.PCG64(seed_sequence))
-        self._u = self.generator.random(_BLOCK).tolist()
+        self._u: list[float] = self.generator.random(_BLOCK).tolist()
         self._ui = 0
         self._e: list[float] = []
         self._ei = 0
@@ -83,7 +83,7 @@ def index_for(u: float, probabilities: list[float] | tuple[float, ...]) -> int:
 class Streams:
     """The named streams of one replication."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int | list[int]):
         children = np.random.SeedSequence(seed).spawn(len(STREAM_NAMES) + SPARE_STREAMS)
         for name, seq in zip(STREAM_NAMES, children):
             setattr(self, name, Stream(seq))
