@@ -9,9 +9,11 @@ earlier case closed) or a child new to the department.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.caseworkers import Steps
     from sim.model import Model
     from sim.rng import Stream
 
@@ -19,21 +21,23 @@ DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
-def notifications(m: Model):
+def notifications(m: Model) -> Steps[None]:
     """The process of notifications (underretninger)."""
     a = m.scenario.arrivals
     stream = m.rng.notifications
     yield from _arrivals(m, stream, a.notifications_per_1000_children_per_year, _notification)
 
 
-def applications(m: Model):
+def applications(m: Model) -> Steps[None]:
     """The process of applications for help from families."""
     a = m.scenario.arrivals
     stream = m.rng.applications
     yield from _arrivals(m, stream, a.applications_per_1000_children_per_year, _application)
 
 
-def _arrivals(m: Model, stream: Stream, per_1000_per_year: float, handle):
+def _arrivals(
+    m: Model, stream: Stream, per_1000_per_year: float, handle: Callable[[Model, Stream], None]
+) -> Steps[None]:
     season = m.scenario.arrivals.seasonality
     peak = max(season)
     rate_per_day = per_1000_per_year * m.scenario.municipality.children / 1000.0 / DAYS_PER_YEAR * peak

@@ -11,11 +11,12 @@ from sim.investigation import investigate
 from sim.ladder import follow_ladder
 
 if TYPE_CHECKING:
+    from sim.caseworkers import Steps
     from sim.entities import Case
     from sim.model import Model
 
 
-def case_flow(m: Model, case: Case):
+def case_flow(m: Model, case: Case) -> Steps[None]:
     """Preliminary assessment, investigation, then the ladder until the case closes."""
     try:
         if case.source == "notification":
@@ -42,7 +43,7 @@ def case_flow(m: Model, case: Case):
         m.close_case(case, str(stop.cause))
 
 
-def stock_case_flow(m: Model, case: Case):
+def stock_case_flow(m: Model, case: Case) -> Steps[None]:
     """A case of the initial stock: already on its step, it only follows the ladder."""
     try:
         yield from follow_ladder(m, case, case.child.step)

@@ -16,9 +16,10 @@ working, late and thin, instead of letting its queues grow without end.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Generator
 from heapq import heappop, heappush
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import simpy
 from simpy.events import NORMAL
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
     from sim.rng import Stream
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
+
+_R = TypeVar("_R")
+Steps: TypeAlias = Generator[simpy.Event, Any, _R]
+"""A SimPy process, or a part of one run with ``yield from``, that returns an ``_R``: it yields
+the events it waits on and is sent their values."""
+
+Task: TypeAlias = list[Any]
+"""A queued task: ``[priority, seq, hours, done, case, kind]`` (a list: a task's ``done`` is set
+to None where it is withdrawn or requeued) with ``done`` a :class:`simpy.Event` or None and
+``case`` a :class:`Case` or None."""
+Escalation: TypeAlias = tuple[float, int, Task]
+"""``(escalate_day, seq, task)``: when a queued task moves up to deadline priority."""
 
 # Task priorities (lower first): docs/conceptual-model.md §3.7.
 ACUTE = 0
@@ -116,8 +129,8 @@ class Worker:
         self.cases = 0
         self.points = 0.0
         self.standing_hours = 0.0
-        self.queue: list = []
-        self.escalations: list = []
+        self.queue: list[Task] = []
+        self.escalations: list[Escalation] = []
         self._seq = 0
         self.busy = False
         self._current: float | None = None  # hours of the task under way
@@ -128,7 +141,7 @@ class Worker:
         self.corner_cutting = corner_cutting
         self.min_hours_fraction = min_hours_fraction
         self.durations: Stream | None = None  # draws exponential task times when set
-        self._ledger = self  # whose ``queued_hours`` a dequeued task leaves: its own, or its team's
+        self._ledger: Worker | TaskPool = self  # whose ``queued_hours`` a dequeued task leaves: its own, or its team's
         self._current_kind = OTHER_TASK
         self.hours_by_kind = [0.0] * len(TASK_KINDS)  # task hours done, by kind
 
@@ -254,8 +267,8 @@ class TaskPool:
 
     def __init__(self) -> None:
         self.workers: list[PooledWorker] = []
-        self.queue: list = []
-        self.escalations: list = []
+        self.queue: list[Task] = []
+        self.escalations: list[Escalation] = []
         self.seq = 0
         self.queued_hours = 0.0
 
@@ -267,7 +280,7 @@ class PooledWorker(Worker):
 
     __slots__ = ("pool",)
 
-    def __init__(self, env: simpy.Environment, worker_id: int, pool: TaskPool, *args, **kwargs):
+    def __init__(self, env: simpy.Environment, worker_id: int, pool: TaskPool, *args: float, **kwargs: float):
         super().__init__(env, worker_id, *args, **kwargs)
         self.pool = pool
         self.queue = pool.queue  # the same list: snapshots show the team's queue
@@ -335,6 +348,7 @@ class Caseworkers:
         for w in workers:
             if w.points <= fewest and w.queued_hours < least_queued:
                 best, least_queued = w, w.queued_hours
+        assert best is not None  # the worker with the fewest points has less than infinite hours queued
         return best
 
     def _fits(self, worker: Worker, points: float) -> bool:
@@ -399,30 +413,40 @@ class Caseworkers:
                 return
             self.waiting.popleft()
             self._attach(case, best, kind, points, standing)
+            assert case.assigned is not None  # set_kind gave every waiting case its event
             case.assigned.succeed(self.env.now)
 
 
-def work(case: Case, hours: float, priority: int, escalate_day: float | None = None, kind: int = OTHER_TASK):
+def work(
+    case: Case, hours: float, priority: int, escalate_day: float | None = None, kind: int = OTHER_TASK
+) -> Generator[simpy.Event, float, float]:
     """Hours of the case's caseworker (a SimPy generator returning the share of its hours the
     task got); while the case waits unassigned on the waiting list, nothing is done."""
     while case.owner is None:
+        assert case.assigned is not None  # set_kind gave the case its event when it joined the list
         yield case.assigned
     return (yield case.owner.do(hours, priority, case, escalate_day, kind))
 
 
-def work_by(env: simpy.Environment, case: Case, hours: float, priority: int, deadline_day: float, kind: int):
+def work_by(
+    env: simpy.Environment, case: Case, hours: float, priority: int, deadline_day: float, kind: int
+) -> Steps[float]:
     """Hours of the case's caseworker that must *start* by ``deadline_day``: a task not started
     by then is withdrawn and the generator returns :data:`DROPPED`; otherwise the share of
     its hours the task got. A case still on the waiting list at the deadline drops it too."""
     while case.owner is None:
+        assert case.assigned is not None  # set_kind gave the case its event when it joined the list
         yield case.assigned
     if env._now >= deadline_day:
         return DROPPED
     owner = case.owner
     done = owner.do(hours, priority, case, None, kind)
+    share: float  # the value of ``done``
     if done.triggered:  # started at once
-        return (yield done)
+        share = yield done
+        return share
     yield done | env.timeout(deadline_day - env._now)
     if done.triggered or not owner.withdraw(done):
-        return (yield done)  # started before the deadline: it runs to its end
+        share = yield done  # started before the deadline: it runs to its end
+        return share
     return DROPPED

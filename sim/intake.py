@@ -9,11 +9,12 @@ from sim.caseworkers import ACUTE, DEADLINE, HANDOVER_TASK, PRELIMINARY_TASK, wo
 from sim.entities import INVESTIGATION_NOTIFICATION, PRELIMINARY
 
 if TYPE_CHECKING:
+    from sim.caseworkers import Steps
     from sim.entities import Case
     from sim.model import Model
 
 
-def preliminary_assessment(m: Model, case: Case):
+def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:
     """Assess a new notification; returns True when the case goes on to investigation."""
     s = m.scenario
     priority = ACUTE if case.urgent else DEADLINE

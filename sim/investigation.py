@@ -8,11 +8,12 @@ from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, INVESTIGATION_TASK, work
 from sim.entities import INVESTIGATION_APPLICATION
 
 if TYPE_CHECKING:
+    from sim.caseworkers import Steps
     from sim.entities import Case
     from sim.model import Model
 
 
-def investigate(m: Model, case: Case):
+def investigate(m: Model, case: Case) -> Steps[int]:
     """Spend the investigation's hours in sessions; returns the start step (0 = close).
 
     Sessions wait for statements in between; a session is prioritised once the deadline

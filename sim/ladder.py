@@ -33,6 +33,7 @@ from sim.caseworkers import (
     PLAN_TASK,
     POLITICAL_REVIEW_TASK,
     SECOND_CASEWORKER_TASK,
+    Steps,
     work,
     work_by,
 )
@@ -50,7 +51,7 @@ SECOND_CASEWORKER_DAYS = 365.25
 PLAN_PRIORITY = {"due": FOLLOWUP, "when_time_allows": OTHER}
 
 
-def follow_ladder(m: Model, case: Case, start: int):
+def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
     """Place the child on its start step, then follow up until the case closes.
 
     Between follow-ups the process waits; an acute event interrupts the wait and forces
@@ -141,7 +142,7 @@ def reachable_step(case: Case, need: int, step: int) -> int:
     return target
 
 
-def review(m: Model, case: Case, acute: bool):
+def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
     """Decide on the ladder after a look at the child (``case.seen_need``); returns True if the
     case closed.
 
@@ -209,7 +210,7 @@ def _institution_plan_due(m: Model, case: Case) -> bool:
     return case.child.step == INSTITUTION and days is not None and m.env._now - case.step_start_day >= days
 
 
-def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | None = None):
+def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | None = None) -> Steps[None]:
     """Move the child to ``target`` (a placement needs hours to arrange and match, and a
     placement in kinship care a kinship placement that exists and is known). ``reason`` ends
     the current spell; ``accepted_need`` is the need the new step was chosen for (the step
@@ -232,7 +233,7 @@ def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | No
         m.assign_second_caseworker(case)
 
 
-def _look_for_kinship(m: Model, case: Case):
+def _look_for_kinship(m: Model, case: Case) -> Steps[None]:
     """Whether a kinship or network placement exists for the child (drawn once per case), and
     whether it is known: found by a network search, where the practice makes one before a
     placement (hours), or else only if the network comes forward by itself."""
@@ -254,6 +255,7 @@ def _second_caseworker_visit(m: Model, case: Case, now: float) -> None:
     if case.child.step != FOSTER or now - case.step_start_day >= SECOND_CASEWORKER_DAYS:
         m.release_second_caseworker(case)
         return
+    assert case.second is not None  # called only for a case with a second caseworker
     case.second.do(m.followup_hours[FOSTER], FOLLOWUP, case, None, SECOND_CASEWORKER_TASK)
 
 

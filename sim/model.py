@@ -12,6 +12,8 @@ import contextlib
 import gc
 import heapq
 from array import array
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
@@ -20,7 +22,16 @@ from simpy.events import NORMAL, URGENT, Timeout
 
 from sim.arrivals import applications, notifications
 from sim.cases import case_flow, stock_case_flow
-from sim.caseworkers import DEADLINE, RENOTIFICATION_TASK, TASK_KINDS, Caseworkers, PooledWorker, TaskPool, Worker
+from sim.caseworkers import (
+    DEADLINE,
+    RENOTIFICATION_TASK,
+    TASK_KINDS,
+    Caseworkers,
+    PooledWorker,
+    Steps,
+    TaskPool,
+    Worker,
+)
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
@@ -35,6 +46,10 @@ from sim.need import schedule_need_change
 from sim.recorder import Recorder
 from sim.rng import Streams, index_for
 from sim.scenario import DAYS_PER_YEAR, Scenario
+
+if TYPE_CHECKING:
+    from sim.rng import Stream
+    from sim.scenario import Schedule
 
 ADULT_YEARS = 18.0
 ADULT_DAYS = ADULT_YEARS * DAYS_PER_YEAR
@@ -65,7 +80,7 @@ REPLACEMENT_WINDOW_DAYS = 365.0
 
 
 @contextlib.contextmanager
-def collector_paused():
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector. A run allocates many short-lived objects and
     no cycles worth collecting before its end; the collector would cost a third of the run
     time. Nested pauses keep it paused until the outermost ends."""
@@ -96,7 +111,7 @@ class Environment(simpy.Environment):
             if isinstance(value, BoundClass) and name != "timeout":
                 setattr(self, name, getattr(self, name))
 
-    def timeout(self, delay: float = 0, value=None) -> Timeout:
+    def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
         """A :class:`simpy.Timeout`, built and scheduled without the two calls of its
         constructor (a fifth of a run's events are timeouts)."""
         if delay < 0:
@@ -124,7 +139,9 @@ class Environment(simpy.Environment):
             self._now, _, _, event = pop(queue)
             if event is until:
                 return
-            callbacks, event.callbacks = event.callbacks, None
+            # SimPy marks an event processed by setting its callbacks to None (as its step()
+            # does); the attribute's annotation leaves None out.
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
@@ -134,21 +151,24 @@ class Environment(simpy.Environment):
                 raise exc
 
 
-def _stock_age(stream, mean_years: float) -> float:
+def _stock_age(stream: Stream, mean_years: float) -> float:
     """An age in [0, 18) years with the given mean (3 to 15; 9 is uniform): children in care
     are older on average than children notified, since those whose need persists stay until
     18. The age is 18 u^(1/p) (or 18 minus that, for a mean under 9) for a uniform u, with p
     chosen for the mean: one draw from the initial stock's own stream."""
     u = stream.uniform()
+    age: float  # float ** float is typed Any (a negative base gives a complex number); u is not negative
     if mean_years >= 9.0:
-        return ADULT_YEARS * u ** ((ADULT_YEARS - mean_years) / mean_years)
-    return ADULT_YEARS - ADULT_YEARS * u ** (mean_years / (ADULT_YEARS - mean_years))
+        age = ADULT_YEARS * u ** ((ADULT_YEARS - mean_years) / mean_years)
+        return age
+    age = ADULT_YEARS - ADULT_YEARS * u ** (mean_years / (ADULT_YEARS - mean_years))
+    return age
 
 
 class Model:
     """The shared state of one replication."""
 
-    def __init__(self, scenario: Scenario, seed: int, years: float | None = None):
+    def __init__(self, scenario: Scenario, seed: int | list[int], years: float | None = None):
         s = self.scenario = self.initial_scenario = scenario
         self.seed = seed
         self.env = Environment()
@@ -215,7 +235,7 @@ class Model:
         del self._closed_birth_days[:]
         self._adults.clear()
 
-    def _snapshots(self):
+    def _snapshots(self) -> Steps[None]:
         env = self.env
         rec = self.rec
         yield env.timeout(self.warmup_days)
@@ -246,14 +266,16 @@ class Model:
                 rec.ladder.add(now, step, self.on_step[step])
             yield env.timeout(interval)
 
-    def _transition(self):
+    def _transition(self) -> Steps[None]:
         """At the switch date the new scenario's staffing, organisation and practice take
         over: later decisions, bookings and assignments follow it; cases keep their
         caseworkers; the extra caseworkers are hired evenly over the ramp."""
         env = self.env
         transition = self.scenario.transition
+        assert transition is not None  # run() starts this process only for a transition
         yield env.timeout(self.warmup_days + transition.at_years * DAYS_PER_YEAR)
         new = transition.target
+        assert new is not None  # load_scenario resolves the scenario switched to
         self.scenario = new
         self._use_ladder_of(new)
         team = self.caseworkers
@@ -280,7 +302,8 @@ class Model:
     def _use_ladder_of(self, scenario: Scenario) -> None:
         """The follow-up hours and schedules per step (index 1-5) that follow-ups look up."""
         self.followup_hours = [0.0] + [scenario.ladder.step(k).followup_hours for k in range(1, 6)]
-        self.followup_schedules = [None] + [scenario.followup.schedule(k) for k in range(1, 6)]
+        # Index 0 (off the ladder) is never looked up: a child has a follow-up only on a step.
+        self.followup_schedules = cast("list[Schedule]", [None] + [scenario.followup.schedule(k) for k in range(1, 6)])
 
     def _new_desk_worker(self, index: int, case_hours: float) -> Worker:
         """Intake desk worker number ``index``; desk ids are -2, -3, ... (-1: no caseworker)."""
@@ -298,6 +321,7 @@ class Model:
             st.corner_cutting_per_backlog_week,
             st.min_hours_fraction,
         )
+        worker: Worker
         if self._pool is not None:
             worker = PooledWorker(self.env, worker_id, self._pool, *args)
         else:
@@ -317,7 +341,7 @@ class Model:
     def _record_staff(self) -> None:
         self.staff_timeline.append((self.env.now, len(self.caseworkers.workers), len(self.desk)))
 
-    def _age_outs(self):
+    def _age_outs(self) -> Steps[None]:
         """Children leave at 18: once a day, close the cases of those who have turned 18
         (one daily sweep instead of a timer per case)."""
         env = self.env
@@ -476,6 +500,7 @@ class Model:
         case.acute = True
         if case.waiting:
             case.waiting = False
+            assert case.process is not None  # a case waits for its follow-up in its own process
             case.process.interrupt(ACUTE_CAUSE)
 
     # ------------------------------------------------------------------ kinds, steps, points
@@ -595,7 +620,7 @@ class Model:
         self.rec.followups.add(case.id, case.child.id, step, owner, due_day, done_day, last, due_day - last)
         # The event log's "followup" rows are made from this table at the end (results.py).
 
-    def open_spells(self) -> list[tuple]:
+    def open_spells(self) -> list[tuple[int, int, int, float, float, str, bool, bool, bool]]:
         """The spells still running at the end of the run (censored)."""
         return [
             (
@@ -613,7 +638,7 @@ class Model:
             if c.child.step
         ]
 
-    def end_stock(self) -> list[tuple]:
+    def end_stock(self) -> list[tuple[int, int, int, int, bool, float, float]]:
         """The open cases on the ladder at the end of the run: step, need and persistence."""
         end = self.end_day
         return [
@@ -630,7 +655,7 @@ class Model:
             if c.child.step
         ]
 
-    def overdue_followups(self) -> list[tuple]:
+    def overdue_followups(self) -> list[tuple[int, int, int, int, float, float, float, float]]:
         """Follow-ups not done by the end of the run that were already late then (due more
         than the on-time grace before the end); later ones are neither late nor on time."""
         late_after = self.end_day - self.scenario.followup.on_time_grace_days
@@ -649,7 +674,7 @@ class Model:
             if c.in_ladder and c.child.step and c.next_due_day < late_after
         ]
 
-    def pending_notifications(self) -> list[tuple]:
+    def pending_notifications(self) -> list[tuple[int, float, int, int, str, str]]:
         """Notifications whose preliminary assessment had not ended when the run stopped."""
         return [
             (c.notification[0], c.notification[1], c.child.id, c.id, "notification", "pending")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.entities import Child
+    from simpy.events import Timeout
+
+    from sim.entities import Case, Child
     from sim.model import Model
 
 MAX_NEED = 5
@@ -66,7 +68,7 @@ def schedule_need_change(m: Model, child: Child) -> None:
     event.callbacks.append(_on_timeout)
 
 
-def _on_timeout(event) -> None:
+def _on_timeout(event: Timeout) -> None:
     m, child, version, direction = event._value
     if version != child.need_version or child.case is None:
         return  # the step changed, or the case closed, since this change was drawn
@@ -77,7 +79,7 @@ def _on_timeout(event) -> None:
 
 
 def _change(m: Model, child: Child, direction: int) -> None:
-    case = child.case
+    case: Case = child.case  # type: ignore[assignment]  # not None: _on_timeout returns when the case has closed
     if direction > 0 and child.need >= MAX_NEED:
         # An unmet need at the top of the scale: the placement breaks down, reported at once.
         m.log(case, "acute_event")
