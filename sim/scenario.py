@@ -287,7 +287,8 @@ class Ladder(Section):
     institution: Step
 
     def step(self, number: int) -> Step:
-        return getattr(self, STEP_NAMES[number - 1])
+        step: Step = getattr(self, STEP_NAMES[number - 1])
+        return step
 
 
 class Schedule(Section):
@@ -318,7 +319,8 @@ class Followup(Section):
     )
 
     def schedule(self, number: int) -> Schedule:
-        return getattr(self, STEP_NAMES[number - 1])
+        schedule: Schedule = getattr(self, STEP_NAMES[number - 1])
+        return schedule
 
 
 class Practice(Section):
@@ -677,7 +679,7 @@ class Scenario(BaseModel):
         """A copy with dotted-path values replaced, validated again (``staffing.caseworkers=30``)."""
         data = self.model_dump()
         for path, value in dotted.items():
-            node = data
+            node: object = data
             *parents, leaf = path.split(".")
             for key in parents:
                 node = node.get(key) if isinstance(node, dict) else None
@@ -775,7 +777,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return parse_toml(path)
 
 
-def _merge(base: dict, over: dict, origins: dict[str, Path], over_file: Path, prefix: str = "") -> dict:
+def _merge(
+    base: dict[str, Any], over: dict[str, Any], origins: dict[str, Path], over_file: Path, prefix: str = ""
+) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
         dotted = f"{prefix}{key}"
@@ -996,7 +1000,9 @@ def _with_district_targets(scenario: Scenario, file: Path, where: Path, chain: t
 
 def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: tuple[Path, ...]) -> Scenario:
     """Load the scenario a transition switches to, and check it can be switched to."""
-    name = scenario.transition.to
+    transition = scenario.transition
+    assert transition is not None  # the caller's condition
+    name = transition.to
     target_path = resolve_reference(name, where, "transition.to")
     if target_path.resolve() in (*chain, file.resolve()):
         raise ScenarioError(_display(where), "transition.to", "a scenario cannot switch to itself")
@@ -1009,7 +1015,7 @@ def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: 
         raise ScenarioError(
             _display(where), "transition.to", f"{name!r} has fewer caseworkers: only hiring is modelled, not leaving"
         )
-    transition = scenario.transition.model_copy(update={"target": target})
+    transition = transition.model_copy(update={"target": target})
     return scenario.model_copy(update={"transition": transition})
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sim.scenario import DAYS_PER_YEAR, STEP_NAMES, Run, Scenario
 
@@ -67,14 +68,14 @@ YEARS_MAX = next(m.le for m in Run.model_fields["years"].metadata if hasattr(m, 
 """``--years`` has the range of a scenario's ``run.years``."""
 
 
-def seed_problem(seed) -> str | None:
+def seed_problem(seed: object) -> str | None:
     """Why ``seed`` is not a seed, or ``None``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         return f"must be a whole number from 0 to {MAX_SEED} (2^63 - 1), got {_text(seed)}"
     return None
 
 
-def years_problem(years) -> str | None:
+def years_problem(years: object) -> str | None:
     """Why ``years`` cannot be the measured years of a run (``None``: the scenario's), or ``None``."""
     if years is None:
         return None
@@ -83,14 +84,14 @@ def years_problem(years) -> str | None:
     return None
 
 
-def count_problem(value, low: int, high: int) -> str | None:
+def count_problem(value: object, low: int, high: int) -> str | None:
     """Why ``value`` is not a whole number from ``low`` to ``high``, or ``None``."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         return f"must be a whole number from {low:,} to {high:,}, got {_text(value)}"
     return None
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"an integer of {value.bit_length()} bits"
     text = f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
@@ -147,7 +148,8 @@ def estimate(scenario: Scenario, years: float | None = None) -> Estimate:
     years (default: the scenario's), warm-up included."""
     measured = scenario.run.years if years is None else years
     simulated = measured + scenario.run.warmup_years
-    parts = [d.target for d in scenario.districts] if scenario.districts else [scenario]
+    # A district's target is set when its scenario file is loaded (load_scenario).
+    parts = cast("list[Scenario]", [d.target for d in scenario.districts]) if scenario.districts else [scenario]
     if scenario.transition is not None and scenario.transition.target is not None:
         parts = [scenario, scenario.transition.target]  # the costlier of the two ways of working counts
     events = arrivals = 0.0
