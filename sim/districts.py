@@ -11,6 +11,8 @@ control thus sit in one run, and in one batch.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 
 from sim.indicators import SUMMARY_NAMES
@@ -62,18 +64,19 @@ def _with_implementation(costs: pd.DataFrame, scenario: Scenario, measured_days:
     return pd.concat([costs, rows], ignore_index=True)
 
 
-def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[Result, dict]:
+def simulate_districts(scenario: Scenario, seed: int | list[int], years: float | None) -> tuple[Result, dict[str, int]]:
     """Run every district and put the results together (see the module docstring)."""
     from sim.model import Model
 
     base_seed = list(seed) if isinstance(seed, list | tuple) else [seed]
     parts, summaries, events = [], {}, 0
     for k, district in enumerate(scenario.districts):
-        model = Model(district.target, [*base_seed, k], years)
+        local = district.target
+        assert local is not None  # load_scenario resolves every district's scenario
+        model = Model(local, [*base_seed, k], years)
         model.run()
         events += next(model.env._eid)
         tables = model_tables(model)
-        local = district.target
         summaries[district.name] = summarize(
             tables, local, model.measured_days, local.municipality.children, district.name
         )
@@ -83,11 +86,13 @@ def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[R
     combined = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
     combined["costs"] = _with_implementation(combined["costs"], scenario, measured)
     # The ladder of the municipality: children on each step, summed over the districts.
-    ladder = combined["ladder"].groupby(["time_days", "step"], as_index=False)["children"].sum()
+    # A frame (as_index=False), which pandas-stubs type as a Series.
+    ladder = cast(pd.DataFrame, combined["ladder"].groupby(["time_days", "step"], as_index=False)["children"].sum())
     ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
     combined["ladder"] = ladder
     combined["events"] = combined["events"].sort_values(["time_days"], kind="stable", ignore_index=True)
     first = scenario.districts[0].target  # indicator definitions (grace, deadlines) of the first district
+    assert first is not None
     summary = summarize(combined, first, measured, scenario.municipality.children, scenario.name)
     extra = {
         f"{name}.{indicator}": float(values[indicator])
@@ -95,6 +100,6 @@ def simulate_districts(scenario: Scenario, seed, years: float | None) -> tuple[R
         for indicator in SUMMARY_NAMES
     }
     summary = pd.concat([summary, pd.Series(extra, dtype=float)]).rename(scenario.name)
-    result = Result(scenario=scenario, seed=seed, measured_days=measured, summary=summary, **combined)
+    result = Result(scenario=scenario, seed=seed, measured_days=measured, summary=summary, **combined)  # type: ignore[arg-type]
     result.districts = pd.DataFrame(summaries).T.rename_axis("district")
     return result, {"simpy_events": events}

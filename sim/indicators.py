@@ -7,12 +7,17 @@ and returns numbers; they are tested on small hand-made tables.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.caseworkers import TASK_KINDS
 from sim.scenario import DAYS_PER_YEAR, STEP_NAMES
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 PLACEMENT_TYPES = {3: "kinship", 4: "foster", 5: "institution"}
 
@@ -48,7 +53,7 @@ SUMMARY_NAMES: tuple[str, ...] = (
 """The indicators every summary carries, by these exact names (more may follow)."""
 
 
-def kaplan_meier(durations, observed) -> pd.DataFrame:
+def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> pd.DataFrame:
     """The Kaplan-Meier survival curve: columns ``time``, ``at_risk``, ``events``, ``survival``.
 
     ``observed`` is False for a censored duration. Censored durations tied with events
@@ -65,7 +70,7 @@ def kaplan_meier(durations, observed) -> pd.DataFrame:
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events, "survival": survival})
 
 
-def km_median(durations, observed, curve: pd.DataFrame | None = None) -> float:
+def km_median(durations: ArrayLike, observed: ArrayLike, curve: pd.DataFrame | None = None) -> float:
     """The Kaplan-Meier median: the first time the survival falls to 0.5 or below
     (NaN when it never does, as with heavy censoring). ``curve``: the curve, if at hand."""
     curve = kaplan_meier(durations, observed) if curve is None else curve
@@ -73,7 +78,7 @@ def km_median(durations, observed, curve: pd.DataFrame | None = None) -> float:
     return float(hit["time"].iloc[0]) if len(hit) else math.nan
 
 
-def km_restricted_mean(durations, observed, curve: pd.DataFrame | None = None) -> float:
+def km_restricted_mean(durations: ArrayLike, observed: ArrayLike, curve: pd.DataFrame | None = None) -> float:
     """The restricted mean of the Kaplan-Meier curve: the area under it up to the longest
     duration seen (censoring-aware, unlike the mean of the finished durations; NaN without
     durations). ``curve``: the curve, if at hand."""
@@ -86,7 +91,12 @@ def km_restricted_mean(durations, observed, curve: pd.DataFrame | None = None) -
     return float(np.sum(np.diff(times) * survival))
 
 
-def km_survival_at(durations, observed, days: float, curve: pd.DataFrame | None = None) -> float:
+def km_survival_at(
+    durations: pd.Series[Any] | np.ndarray | Sequence[float],
+    observed: ArrayLike,
+    days: float,
+    curve: pd.DataFrame | None = None,
+) -> float:
     """The Kaplan-Meier estimate of the share of spells that last longer than ``days``
     (censoring-aware; NaN without spells). ``curve``: the curve, if at hand."""
     if len(durations) == 0:
@@ -146,7 +156,13 @@ def hours_indicators(hours: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def intake_indicators(notifications, investigations, contacts, measured_days, deadline_days) -> dict[str, float]:
+def intake_indicators(
+    notifications: pd.DataFrame,
+    investigations: pd.DataFrame,
+    contacts: pd.DataFrame,
+    measured_days: float,
+    deadline_days: float,
+) -> dict[str, float]:
     years = measured_days / DAYS_PER_YEAR
     notes = notifications[notifications["source"] == "notification"]
     first = contacts.groupby("case").agg(notified_day=("notified_day", "first"), contact=("contact_day", "min"))
@@ -290,7 +306,7 @@ def _overlap_days(spells: pd.DataFrame, start: float, end: float) -> pd.Series:
     return (spell_end - spell_start).clip(lower=0.0)
 
 
-def _staff_days(staff, y0: float, y1: float) -> float:
+def _staff_days(staff: float | Sequence[tuple[float, float]], y0: float, y1: float) -> float:
     """Person-days of staff between days ``y0`` and ``y1``: ``staff`` is a headcount, or a
     timeline of (day, headcount) changes (the first from day 0 or before)."""
     if isinstance(staff, int | float):
@@ -303,11 +319,11 @@ def _staff_days(staff, y0: float, y1: float) -> float:
 
 
 def cost_table(
-    spells,
-    measured_days,
-    cost_dkk_per_year_by_step,
-    staff,
-    staff_cost_dkk_per_year,
+    spells: pd.DataFrame,
+    measured_days: float,
+    cost_dkk_per_year_by_step: Sequence[float],
+    staff: float | Sequence[tuple[float, float]],
+    staff_cost_dkk_per_year: float,
     implementation: tuple[float, float, float] | None = None,
 ) -> pd.DataFrame:
     """Costs per measured year and category, in DKK: the ladder steps (1-5), staff (0) and a

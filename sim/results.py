@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim import indicators as ind
-from sim.model import EVENTS
+from sim.model import EVENTS, Model
 from sim.scenario import DAYS_PER_YEAR, STEP_NAMES, Scenario
 
 TABLES: tuple[str, ...] = (
@@ -33,7 +33,7 @@ class Result:
     spells that began earlier have a negative ``start_day``."""
 
     scenario: Scenario
-    seed: int
+    seed: int | list[int]
     measured_days: float
     summary: pd.Series
     events: pd.DataFrame
@@ -48,19 +48,20 @@ class Result:
     ladder: pd.DataFrame
     stock: pd.DataFrame
     costs: pd.DataFrame
-    stats: dict = field(default_factory=dict)
+    stats: dict[str, float | None] = field(default_factory=dict)  # run statistics (seconds, SimPy events)
     districts: pd.DataFrame | None = None  # one row of indicators per district, for a split municipality
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
 
 
-def build_result(m) -> Result:
+def build_result(m: Model) -> Result:
     """Turn the model's columnar buffers into tables and compute the summary."""
     s = m.initial_scenario
     tables = model_tables(m)
     summary = summarize(tables, s, m.measured_days, s.municipality.children, s.name)
-    return Result(scenario=s, seed=m.seed, measured_days=m.measured_days, summary=summary, **tables)
+    # The tables fill the DataFrame fields; mypy cannot tell that ``**tables`` leaves ``stats`` alone.
+    return Result(scenario=s, seed=m.seed, measured_days=m.measured_days, summary=summary, **tables)  # type: ignore[arg-type]
 
 
 def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children: int, name: str) -> pd.Series:
@@ -96,7 +97,7 @@ def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children
     return pd.Series({key: values[key] for key in ordered}, name=name, dtype=float)
 
 
-def model_tables(m) -> dict[str, pd.DataFrame]:
+def model_tables(m: Model) -> dict[str, pd.DataFrame]:
     """The tables of one model run, times relative to the start of measurement."""
     s = m.initial_scenario  # prices and indicator definitions: the municipality's, whatever the policy
     rec = m.rec
@@ -118,7 +119,8 @@ def model_tables(m) -> dict[str, pd.DataFrame]:
     # A follow-up comes before what it decides at the same moment (a move, a closing).
     events = pd.concat([followup_events, events], ignore_index=True)
     events = events.sort_values("time_days", kind="stable", ignore_index=True)
-    events["event"] = pd.Categorical.from_codes(events["event"], categories=list(EVENTS))
+    # pandas-stubs take only an Index as categories; pandas takes any list-like.
+    events["event"] = pd.Categorical.from_codes(events["event"], categories=list(EVENTS))  # type: ignore[call-overload]
     events = events[events["time_days"] >= w].reset_index(drop=True)
     events["time_days"] -= w
 

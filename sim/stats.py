@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 CONFIDENCE = 0.95
 
 
-def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+def mean_ci(values: ArrayLike, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
     """(mean, lower, upper, n) of the t-based confidence interval of the mean, NaNs dropped.
 
     With fewer than two values the interval is NaN.
@@ -28,7 +32,7 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float, float
     return mean, mean - half, mean + half, n
 
 
-def relative_half_width(values, confidence: float = CONFIDENCE) -> float:
+def relative_half_width(values: ArrayLike, confidence: float = CONFIDENCE) -> float:
     """Half-width of the confidence interval divided by the absolute mean (inf if the mean is 0)."""
     mean, low, high, n = mean_ci(values, confidence)
     if n < 2 or math.isnan(low):

@@ -13,12 +13,16 @@ left out by the caller: a Kaplan-Meier curve assumes every spell is followed fro
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from sim.indicators import kaplan_meier
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 CONFIDENCE = 0.95
 
@@ -27,7 +31,7 @@ CURVE_COLUMNS = ("time", "at_risk", "events", "censored", "survival", "std_err",
 _TOLERANCE = 1e-12  # survival "at or below 0.5" allows for rounding in the product (as km_median does)
 
 
-def _check(durations, observed) -> tuple[np.ndarray, np.ndarray]:
+def _check(durations: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     d = np.asarray(durations, dtype=float).ravel()
     e = np.asarray(observed, dtype=bool).ravel()
     if d.shape != e.shape:
@@ -45,7 +49,7 @@ def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
-def kaplan_meier_ci(durations, observed, confidence: float = CONFIDENCE) -> pd.DataFrame:
+def kaplan_meier_ci(durations: ArrayLike, observed: ArrayLike, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """The Kaplan-Meier curve with a pointwise confidence band.
 
     One row per distinct duration (event or censoring time), in increasing order, preceded
@@ -121,7 +125,9 @@ def _first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float)
     return float(times[hit[0]]) if hit.size else math.nan
 
 
-def median_ci(curve_or_durations, observed=None, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+def median_ci(
+    curve_or_durations: pd.DataFrame | ArrayLike, observed: ArrayLike | None = None, confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
     """``(median, low, high)``: the Kaplan-Meier median and its confidence interval.
 
     Give either a curve from :func:`kaplan_meier_ci` (``observed`` None; its band's
@@ -153,7 +159,9 @@ def median_ci(curve_or_durations, observed=None, confidence: float = CONFIDENCE)
     )
 
 
-def logrank_test(durations_a, observed_a, durations_b, observed_b) -> tuple[float, float]:
+def logrank_test(
+    durations_a: ArrayLike, observed_a: ArrayLike, durations_b: ArrayLike, observed_b: ArrayLike
+) -> tuple[float, float]:
     """``(chi2, p_value)`` of the two-group log-rank test (one degree of freedom).
 
     At every distinct event time t of the pooled groups, with n_j at risk and d_j events in
