@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, simulate
+from sim import simulate
 from sim.stats import mean_ci
 
 SEED = 7
@@ -43,16 +43,6 @@ MEASURES = "cost_measures_per_year"
 
 def _runs(scenario) -> pd.DataFrame:
     return pd.DataFrame([simulate(scenario, seed=[SEED, r], years=YEARS).summary for r in range(REPLICATIONS)])
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario("danish_baseline")
-
-
-@pytest.fixture(scope="module")
-def swedish():
-    return load_scenario("swedish_model")
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cli_tools import one_line, run_cli
-from schema_tools import Number, baseline_list, numbers, set_dotted, write_overrides
+from schema_tools import Number, baseline_list, numbers, set_dotted, tiny, write_overrides
 
 import sim
 import sim.cli
@@ -30,7 +30,6 @@ from sim.cli import main
 from sim.scenario import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
 
 NUMBERS = numbers()
-TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -74,14 +73,6 @@ def scenario_file(folder: Path, name: str, overrides: dict | None = None, extra:
     if extra:
         path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     return path
-
-
-def tiny(folder: Path, name: str, base: str = "danish_baseline", **more) -> Path:
-    data = json.loads(json.dumps(TINY))
-    data["name"] = name
-    for path, value in more.items():
-        set_dotted(data, path, value)
-    return write_overrides(folder / f"{name}.toml", data, base=base)
 
 
 # ----------------------------------------------------------------------------- names

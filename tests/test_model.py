@@ -7,20 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, simulate
+from sim import simulate
 from sim.indicators import SUMMARY_NAMES, kaplan_meier
 
 NOTIFICATION_OUTCOMES = {"screened_out", "joined_case", "opened_case"}
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario("danish_baseline")
-
-
-@pytest.fixture(scope="module")
-def swedish():
-    return load_scenario("swedish_model")
 
 
 @pytest.fixture(scope="module")
