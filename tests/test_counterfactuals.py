@@ -35,6 +35,8 @@ import pytest
 from sim import simulate
 from sim.stats import mean_ci
 
+pytestmark = pytest.mark.slow  # every test needs the runs: 20 replications of 4 years
+
 SEED = 7
 REPLICATIONS = 4
 YEARS = 4.0

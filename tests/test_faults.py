@@ -96,6 +96,7 @@ def finish(files, out: Path) -> subprocess.CompletedProcess:
 # ----------------------------------------------------------------------------- kills
 
 
+@pytest.mark.slow
 def test_a_batch_killed_at_random_moments_resumes_to_the_uninterrupted_results(tmp_path, study):
     files, reference = study
     rng = random.Random(11)
@@ -130,6 +131,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [3, 15])
 def test_a_batch_killed_while_writing_a_replication_resumes_without_leftovers(tmp_path, study, kill_at):
     files, reference = study
@@ -235,6 +237,7 @@ def test_a_folder_being_written_refuses_a_second_writer(tmp_path, capsys, study)
     assert_same_as_reference(out, reference)
 
 
+@pytest.mark.slow
 def test_two_batches_started_at_once_on_one_folder_one_runs_the_other_is_refused(tmp_path, study):
     files, reference = study
     out = tmp_path / "race"
@@ -285,6 +288,7 @@ def test_resume_removes_what_a_killed_batch_left(tmp_path, study):
     assert_same_as_reference(out, reference)
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_during_a_batch_is_one_line_and_resume_finishes(
     tmp_path, capsys, monkeypatch, study, fail_on_call
 ):

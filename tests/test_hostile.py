@@ -492,6 +492,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(workdir, capsys, monkeypatch
     assert listing(workdir) == before
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path):
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head` that has already gone
@@ -530,6 +531,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "export"])
 @pytest.mark.parametrize("case", sorted(DAMAGE))
 def test_report_and_export_of_a_damaged_folder_are_one_line(tmp_path, capsys, finished, command, case):
@@ -547,6 +549,7 @@ def test_report_and_export_of_a_damaged_folder_are_one_line(tmp_path, capsys, fi
     assert not (folder / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_resume_over_a_damaged_manifest_is_one_line(tmp_path, capsys, finished):
     folder = tmp_path / "batch"
     shutil.copytree(finished[0], folder)
@@ -556,11 +559,13 @@ def test_resume_over_a_damaged_manifest_is_one_line(tmp_path, capsys, finished):
     assert "manifest.json: corrupt" in line, line
 
 
+@pytest.mark.slow
 def test_export_does_not_create_missing_folders(tmp_path, capsys, finished):
     line = refused(capsys, tmp_path, "export", finished[1], "--out", tmp_path / "no" / "such" / "log.xes")
     assert "does not exist" in line, line
 
 
+@pytest.mark.slow
 def test_files_are_readable_by_all_and_the_report_names_no_local_path(tmp_path, finished):
     batch, _ = finished
     modes = {p.name: p.stat().st_mode & 0o777 for p in batch.rglob("*") if p.is_file()}

@@ -27,6 +27,8 @@ from schema_tools import TINY, Number, baseline_list, numbers, sections, set_dot
 import sim.workload
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # 60 examples
+
 NUMBERS = numbers()
 SECTIONS = [s for s in sections() if "." not in s and s != "transition"]
 WORK_LIMIT = 300_000  # estimated events of one replication in this test (the real limit is far higher)
