@@ -1,6 +1,7 @@
 """The numbers of the scenario schema, found by walking ``Scenario.model_fields`` (never a
 hand-written list: the schema changes, these tests follow it), and a small TOML writer for
-scenario files made from them. Used by the hostile-input tests."""
+scenario files made from them, and tiny scenario files for quick runs. Used by the
+hostile-input and fault tests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.scenario import Scenario, load_scenario
+
+# A small municipality (1,000 children, 20 caseworkers), 0.3 simulated years after 0.1 of warm-up.
+TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}
 
 
 @dataclass(frozen=True)
@@ -215,3 +219,13 @@ def baseline_list(number: Number) -> list:
     for key in number.path.split("."):
         node = node[key]
     return list(node)
+
+
+def tiny(folder: Path, name: str, base: str = "danish_baseline", **more) -> Path:
+    """``folder/name.toml``: the shipped ``base`` made TINY, named ``name``; ``more`` sets
+    further values by dotted path."""
+    data = json.loads(json.dumps(TINY))
+    data["name"] = name
+    for path, value in more.items():
+        set_dotted(data, path, value)
+    return write_overrides(folder / f"{name}.toml", data, base=base)

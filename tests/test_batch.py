@@ -60,6 +60,7 @@ def spec_for(files, **kw) -> BatchSpec:
     return BatchSpec(scenarios=[scenario_entry(f) for f in files], **defaults)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_batch_with_one_or_two_workers(files, tmp_path):
     one = run_batch(spec_for(files, workers=1), tmp_path / "one")
     two = run_batch(spec_for(files, workers=2), tmp_path / "two")
@@ -96,6 +97,7 @@ def test_every_replication_of_every_scenario_is_written(files, tmp_path):
     assert row["diff_ci_low"].item() < paired.mean() < row["diff_ci_high"].item()
 
 
+@pytest.mark.slow
 def test_common_random_numbers_narrow_the_paired_difference(files, tmp_path):
     crn = run_batch(spec_for(files, replications=8, years=1.5), tmp_path / "crn").comparison
     ind = run_batch(spec_for(files, replications=8, years=1.5, crn=False), tmp_path / "ind").comparison
@@ -114,6 +116,7 @@ def test_common_random_numbers_narrow_the_paired_difference(files, tmp_path):
     assert sum(narrower) >= 3, narrower
 
 
+@pytest.mark.slow
 def test_confidence_intervals_cover_a_known_mean():
     rng = np.random.default_rng(2024)
     trials, n = 4000, 8
@@ -153,6 +156,7 @@ def test_the_manifest_names_every_scenario_file_and_hash(files, tmp_path):
     assert manifest["seeds"]["small_baseline"] == [[5, 0]]
 
 
+@pytest.mark.slow
 def test_auto_replications_stop_at_the_precision_or_the_cap(files, tmp_path):
     loose = run_batch(spec_for(files, replications=None, precision=0.5, years=0.5), tmp_path / "loose")
     assert loose.replications_used == 5  # the first round is enough
@@ -165,6 +169,7 @@ def test_auto_replications_stop_at_the_precision_or_the_cap(files, tmp_path):
     assert manifest["replications_used"] == 7
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_gives_the_uninterrupted_results(files, tmp_path):
     args = [*map(str, files), "--replications", "6", "--years", "1", "--seed", "3", "--workers", "1", "--quiet"]
     whole = tmp_path / "whole"
@@ -200,6 +205,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_results(files, tmp_path):
     assert not list(killed.rglob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_arguments(files, tmp_path, capsys):
     out = tmp_path / "b"
     args = [*map(str, files), "--replications", "1", "--years", "0.5", "--workers", "1", "--quiet", "--out", str(out)]
@@ -210,6 +216,7 @@ def test_resume_refuses_other_arguments(files, tmp_path, capsys):
     assert len(err) == 1 and "--resume" in err[0]
 
 
+@pytest.mark.slow
 def test_a_finished_batch_folder_is_not_overwritten(files, tmp_path, capsys):
     out = tmp_path / "b"
     args = [*map(str, files), "--replications", "1", "--years", "0.5", "--workers", "1", "--quiet", "--out", str(out)]
@@ -220,6 +227,7 @@ def test_a_finished_batch_folder_is_not_overwritten(files, tmp_path, capsys):
     assert (out / "replications.parquet").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_batch_file_runs_like_the_same_compare(files, tmp_path):
     folder = tmp_path / "study"  # the batch file names scenarios beside it
     folder.mkdir()
@@ -255,6 +263,7 @@ def test_a_bad_batch_file_gets_one_line_and_exit_2(tmp_path, capsys, content, fi
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_progress_is_quiet_when_not_a_terminal(files, tmp_path, capsys):
     args = [*map(str, files), "--replications", "1", "--years", "0.5", "--workers", "1"]
     assert main(["compare", *args, "--out", str(tmp_path / "a")]) == 0

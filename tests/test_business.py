@@ -88,6 +88,7 @@ def mean_of(case, component: str) -> pd.Series:
 # ----------------------------------------------------------------------------- the sums
 
 
+@pytest.mark.slow
 def test_the_business_cases_cumulative_net_equals_the_sum_of_its_yearly_parts(case):
     per = case.per_replication
     assert sorted(per["replication"].unique()) == list(range(REPLICATIONS))
@@ -107,6 +108,7 @@ def test_the_business_cases_cumulative_net_equals_the_sum_of_its_yearly_parts(ca
     assert set(case.table["component"]) == set(COMPONENTS)
 
 
+@pytest.mark.slow
 def test_the_net_is_the_difference_in_total_cost_read_from_the_batch(case):
     costs = read_table(case.out, "costs")
     totals = costs.groupby(["scenario", "replication", "year"])["cost_dkk"].sum()
@@ -116,6 +118,7 @@ def test_the_net_is_the_difference_in_total_cost_read_from_the_batch(case):
     assert not np.allclose(got.to_numpy(), 0.0)  # the transition changes something
 
 
+@pytest.mark.slow
 def test_implementation_component_sums_to_the_implementation_cost(case):
     per = case.per_replication
     for _, rep in per.groupby("replication"):
@@ -126,6 +129,7 @@ def test_implementation_component_sums_to_the_implementation_cost(case):
     assert mean_of(case, "implementation").sum() == pytest.approx(IMPLEMENTATION_DKK, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_extra_staff_cost_is_zero_before_the_switch_and_positive_after(case, scenarios):
     per = case.per_replication
     before = per[per["year"] <= SWITCH_YEARS]
@@ -208,6 +212,7 @@ def test_payback_text_names_the_horizon_and_missing_values_are_refused():
         payback_year([1.0, math.nan])
 
 
+@pytest.mark.slow
 def test_payback_summary_agrees_with_the_series(case):
     cumulative = case.table[case.table["component"] == "cumulative_net"].sort_values("year")
     p = case.payback
@@ -233,6 +238,7 @@ def test_payback_summary_agrees_with_the_series(case):
 # ----------------------------------------------------------------------------- files and report
 
 
+@pytest.mark.slow
 def test_outputs_are_written(case):
     out = case.out
     for name in ("manifest.json", "replications.parquet", "comparison.csv", CSV_NAME, JSON_NAME, PNG_NAME):
@@ -277,6 +283,7 @@ class Balance(HTMLParser):
             self.errors.append(tag)
 
 
+@pytest.mark.slow
 def test_business_case_html_for_a_business_case_folder_and_none_for_a_plain_batch(case, tmp_path):
     section = business_case_html(case.out)
     assert section is not None
@@ -294,6 +301,7 @@ def test_business_case_html_for_a_business_case_folder_and_none_for_a_plain_batc
     assert business_case_html(plain) is None
 
 
+@pytest.mark.slow
 def test_printed_table_has_a_row_per_year_and_the_payback(case):
     text = case.text()
     lines = text.splitlines()
@@ -354,6 +362,7 @@ def test_cli_bad_scenarios_and_folders_end_in_one_line(scenarios, tmp_path, caps
     assert sorted(p.name for p in full.iterdir()) == ["something"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("report", [True, False])
 def test_cli_runs_and_prints_the_case(scenarios, tmp_path, capsys, report):
     out = tmp_path / "cli"

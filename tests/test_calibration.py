@@ -50,6 +50,7 @@ def replications() -> pd.DataFrame:
     return _derived(pd.DataFrame(rows), children)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "check",
     [
@@ -69,6 +70,7 @@ def test_the_calibrated_scenarios_meet_the_observed_figures(replications, check)
     )
 
 
+@pytest.mark.slow
 def test_the_checks_not_met_are_real_checks_and_close(replications):
     """Each check the calibration does not meet is one of CHECKS, and its simulated mean lies
     within a quarter of the range's width of the range (the reason says "about 22 %" against

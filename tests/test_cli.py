@@ -179,6 +179,7 @@ def test_validate_stops_at_the_first_bad_file(tmp_path, monkeypatch, capsys):
     assert one_line(err).endswith("staffing.caseworkers: must be > 0, got -3")
 
 
+@pytest.mark.slow
 def test_python_dash_m_sim_reports_bad_file_in_one_line(tmp_path):
     bad = _toml(tmp_path, "bad.toml", "[staffing]\ncaseworkers = -3\n")
     proc = subprocess.run(
@@ -198,6 +199,7 @@ def test_python_dash_m_sim_reports_bad_file_in_one_line(tmp_path):
 # ----------------------------------------------------------------------------- run
 
 
+@pytest.mark.slow
 def test_run_writes_every_output(tmp_path, monkeypatch, capsys, reference):
     monkeypatch.chdir(tmp_path)
     out_dir = tmp_path / "run"
@@ -337,6 +339,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch, capsys, quick_sim
 # ----------------------------------------------------------------------------- compare, scenarios
 
 
+@pytest.mark.slow
 def test_compare_default_scenarios(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, "compare", "--years", "1", "--replications", "2")

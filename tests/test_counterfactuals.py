@@ -32,8 +32,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, simulate
+from sim import simulate
 from sim.stats import mean_ci
+
+pytestmark = pytest.mark.slow  # every test needs the runs: 20 replications of 4 years
 
 SEED = 7
 REPLICATIONS = 4
@@ -43,16 +45,6 @@ MEASURES = "cost_measures_per_year"
 
 def _runs(scenario) -> pd.DataFrame:
     return pd.DataFrame([simulate(scenario, seed=[SEED, r], years=YEARS).summary for r in range(REPLICATIONS)])
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario("danish_baseline")
-
-
-@pytest.fixture(scope="module")
-def swedish():
-    return load_scenario("swedish_model")
 
 
 @pytest.fixture(scope="module")

@@ -104,6 +104,7 @@ def in_process(tmp_path_factory) -> Path:
 # ----------------------------------------------------------------------------- the reference is worth comparing to
 
 
+@pytest.mark.slow
 def test_the_reference_batch_has_every_replication_and_they_differ(in_process):
     replications = pd.read_parquet(in_process / "replications.parquet")
     assert len(replications) == len(SCENARIOS) * REPLICATIONS
@@ -120,6 +121,8 @@ def test_the_reference_batch_has_every_replication_and_they_differ(in_process):
 # ----------------------------------------------------------------------------- same results on every backend
 
 
+@pytest.mark.slow
+@pytest.mark.dask
 def test_local_cluster_and_process_pool_match_the_in_process_batch(in_process, tmp_path):
     dask_out, pool_out = tmp_path / "dask", tmp_path / "pool"
     result = run_batch(cheap_spec(workers=2, backend="dask"), dask_out)
@@ -158,6 +161,8 @@ def _wait_for_scheduler_file(path: Path, scheduler: subprocess.Popen, log: Path,
     pytest.fail(f"dask scheduler wrote no {path.name} within {timeout} s:\n{log.read_text()}")
 
 
+@pytest.mark.slow
+@pytest.mark.dask
 def test_scheduler_and_worker_started_with_the_dask_command_line(in_process, tmp_path, monkeypatch):
     dask = Path(sys.executable).parent / ("dask.exe" if os.name == "nt" else "dask")
     assert dask.exists(), f"no dask command next to {sys.executable}"
@@ -215,6 +220,8 @@ def test_scheduler_and_worker_started_with_the_dask_command_line(in_process, tmp
 # ----------------------------------------------------------------------------- the command line
 
 
+@pytest.mark.slow
+@pytest.mark.dask
 def test_cli_compare_backend_dask_matches_the_local_backend(tmp_path, capfd):
     argv = ["compare", "danish_baseline", "--replications", "2", "--years", "0.5", "--quiet"]
     code, out, err = cli(capfd, *argv, "--backend", "dask", "--workers", "2", "--out", tmp_path / "dask")
@@ -229,6 +236,7 @@ def test_cli_compare_backend_dask_matches_the_local_backend(tmp_path, capfd):
     assert_same_batch(tmp_path / "local", tmp_path / "dask")
 
 
+@pytest.mark.slow
 def test_cli_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, capfd, monkeypatch):
     monkeypatch.setattr(sim.distributed, "CONNECT_TIMEOUT", 2.0)
     started = time.monotonic()

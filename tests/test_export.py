@@ -103,6 +103,7 @@ def copy_of(folder: Path, tmp_path: Path) -> Path:
 # ----------------------------------------------------------------------------- the log
 
 
+@pytest.mark.slow
 def test_event_log_has_the_standard_columns_and_unique_case_ids(batch_dir):
     log = event_log(load_run(batch_dir))
     raw = raw_events(batch_dir)
@@ -123,6 +124,7 @@ def test_event_log_has_the_standard_columns_and_unique_case_ids(batch_dir):
     assert log[ACTIVITY].str.startswith("Start ").sum() == (raw["event"] == "step_start").sum()
 
 
+@pytest.mark.slow
 def test_need_changes_only_on_request(run_dir):
     data = load_run(run_dir)
     with_need = event_log(data, include_need=True)
@@ -132,6 +134,7 @@ def test_need_changes_only_on_request(run_dir):
     assert len(with_need) - len(event_log(data)) == n_need
 
 
+@pytest.mark.slow
 def test_a_follow_up_comes_before_what_it_decides(batch_dir):
     """A case closed at a follow-up: the follow-up, then the closing, at the same moment."""
     log = event_log(load_run(batch_dir))
@@ -141,6 +144,7 @@ def test_a_follow_up_comes_before_what_it_decides(batch_dir):
     assert pairs[("Case closed", "Follow-up")] == 0
 
 
+@pytest.mark.slow
 def test_start_date_and_selection(batch_dir):
     data = load_run(batch_dir)
     one = event_log(data, scenario="swedish_model", replication=1)
@@ -157,6 +161,7 @@ def test_start_date_and_selection(batch_dir):
         event_log(data, start="the first of May")
 
 
+@pytest.mark.slow
 def test_resources_name_caseworkers_and_the_intake_desk(batch_xes, batch_dir):
     _, back = batch_xes
     raw = raw_events(batch_dir)
@@ -173,6 +178,7 @@ def test_resources_name_caseworkers_and_the_intake_desk(batch_xes, batch_dir):
 # ----------------------------------------------------------------------------- pm4py
 
 
+@pytest.mark.slow
 def test_xes_reads_back_into_pm4py_with_every_case_and_event(batch_xes, batch_dir):
     log, back = batch_xes
     raw = raw_events(batch_dir)
@@ -185,6 +191,7 @@ def test_xes_reads_back_into_pm4py_with_every_case_and_event(batch_xes, batch_di
     assert (per_case == 1).all().all()
 
 
+@pytest.mark.slow
 def test_xes_timestamps_are_the_event_times_and_increase_within_each_trace(batch_xes, batch_dir):
     _, back = batch_xes
     assert back.groupby(CASE, sort=False)[TIMESTAMP].apply(lambda s: s.is_monotonic_increasing).all()
@@ -194,6 +201,7 @@ def test_xes_timestamps_are_the_event_times_and_increase_within_each_trace(batch
     assert abs(gap).max() <= pd.Timedelta("0.5ms").to_timedelta64()
 
 
+@pytest.mark.slow
 def test_csv_reads_back_into_pm4py(run_dir, tmp_path):
     log = event_log(load_run(run_dir))
     path = tmp_path / "log.csv"
@@ -208,6 +216,7 @@ def test_csv_reads_back_into_pm4py(run_dir, tmp_path):
     assert dfg and starts and ends
 
 
+@pytest.mark.slow
 def test_pm4py_discovers_a_process_from_the_xes(batch_xes):
     log, back = batch_xes
     dfg, starts, ends = pm4py.discover_dfg(back)
@@ -218,6 +227,7 @@ def test_pm4py_discovers_a_process_from_the_xes(batch_xes):
     assert dfg[("Follow-up", "Case closed")] > 0
 
 
+@pytest.mark.slow
 def test_special_characters_are_escaped(run_dir, tmp_path):
     folder = copy_of(run_dir, tmp_path)
     name = "a&b <c> \"d\" 'e' ü\ttab\nline\x01"
@@ -238,6 +248,7 @@ def test_special_characters_are_escaped(run_dir, tmp_path):
     assert set(pd.read_csv(tmp_path / "odd.csv")["scenario"]) == {name}
 
 
+@pytest.mark.slow
 def test_the_export_does_not_need_pm4py(run_dir, tmp_path):
     code = (
         "import sys\n"
@@ -252,6 +263,7 @@ def test_the_export_does_not_need_pm4py(run_dir, tmp_path):
     assert (tmp_path / "a.xes").stat().st_size > 0 and (tmp_path / "a.csv").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_xes_is_the_same_however_it_is_chunked(run_dir, tmp_path, monkeypatch):
     log = event_log(load_run(run_dir))
     write_xes(log, tmp_path / "whole.xes")
@@ -300,6 +312,7 @@ def printed_counts(out: str) -> tuple[int, int, Path]:
     )
 
 
+@pytest.mark.slow
 def test_export_command_writes_the_whole_batch_by_default(batch_dir, tmp_path, capsys):
     folder = copy_of(batch_dir, tmp_path)
     code, out = export(capsys, folder, "--format", "xes")
@@ -311,6 +324,7 @@ def test_export_command_writes_the_whole_batch_by_default(batch_dir, tmp_path, c
     assert (cases, events) == (n_cases(raw), len(raw)) == (back[CASE].nunique(), len(back))
 
 
+@pytest.mark.slow
 def test_export_command_selects_scenario_replication_and_need(batch_dir, tmp_path, capsys):
     folder = copy_of(batch_dir, tmp_path)
     code, out = export(capsys, folder, "--format", "csv", "--scenario", "swedish_model", "--replication", "1")
@@ -329,6 +343,7 @@ def test_export_command_selects_scenario_replication_and_need(batch_dir, tmp_pat
     assert (cases, events) == (n_cases(raw), len(raw)) == (written[CASE].nunique(), len(written))
 
 
+@pytest.mark.slow
 def test_export_command_on_a_single_run(run_dir, tmp_path, capsys):
     folder = copy_of(run_dir, tmp_path)
     code, out = export(capsys, folder)
@@ -342,6 +357,7 @@ def test_export_command_on_a_single_run(run_dir, tmp_path, capsys):
     assert len(root.findall("x:trace/x:event", ns)) == events
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -359,6 +375,7 @@ def test_export_command_rejects_bad_selections(batch_dir, tmp_path, capsys, argv
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
 
 
+@pytest.mark.slow
 def test_export_command_rejects_a_folder_without_results(run_dir, tmp_path, capsys):
     with pytest.raises(UsageError, match="not a results folder") as caught:
         export(capsys, tmp_path)
@@ -370,6 +387,7 @@ def test_export_command_rejects_a_folder_without_results(run_dir, tmp_path, caps
         export(capsys, folder)
 
 
+@pytest.mark.slow
 def test_export_command_rejects_a_bad_format_and_output(run_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         export(capsys, run_dir, "--format", "pdf")

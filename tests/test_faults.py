@@ -21,21 +21,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from schema_tools import write_overrides
+from schema_tools import tiny
 
 import sim.batch
 from sim.cli import main
 from sim.output import LOCK_NAME
 
 REPLICATIONS = 3
-TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}
 TIMEOUT = 300  # a guard against a hung child process, far above what a batch takes
-
-
-def tiny(folder: Path, name: str, base: str) -> Path:
-    data = json.loads(json.dumps(TINY))
-    data["name"] = name
-    return write_overrides(folder / f"{name}.toml", data, base=base)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +96,7 @@ def finish(files, out: Path) -> subprocess.CompletedProcess:
 # ----------------------------------------------------------------------------- kills
 
 
+@pytest.mark.slow
 def test_a_batch_killed_at_random_moments_resumes_to_the_uninterrupted_results(tmp_path, study):
     files, reference = study
     rng = random.Random(11)
@@ -137,6 +131,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [3, 15])
 def test_a_batch_killed_while_writing_a_replication_resumes_without_leftovers(tmp_path, study, kill_at):
     files, reference = study
@@ -165,19 +160,10 @@ def test_resume_runs_a_replication_whose_summary_is_corrupt_again(tmp_path, caps
 # ----------------------------------------------------------------------------- Ctrl-C
 
 
-def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys, monkeypatch, study):
+def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys, monkeypatch, study, fail_on_call):
     files, reference = study
     out = tmp_path / "interrupted"
-    original = sim.batch.run_job
-    calls = []
-
-    def interrupted_on_the_fourth(job, with_tables=True):
-        calls.append(job)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return original(job, with_tables)
-
-    monkeypatch.setattr(sim.batch, "run_job", interrupted_on_the_fourth)
+    original = fail_on_call(sim.batch, "run_job", 4, lambda *args, **kwargs: KeyboardInterrupt())
     assert main(batch_argv(files, out)) == 130
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "nothing was written" not in line
@@ -251,6 +237,7 @@ def test_a_folder_being_written_refuses_a_second_writer(tmp_path, capsys, study)
     assert_same_as_reference(out, reference)
 
 
+@pytest.mark.slow
 def test_two_batches_started_at_once_on_one_folder_one_runs_the_other_is_refused(tmp_path, study):
     files, reference = study
     out = tmp_path / "race"
@@ -301,23 +288,21 @@ def test_resume_removes_what_a_killed_batch_left(tmp_path, study):
     assert_same_as_reference(out, reference)
 
 
-def test_a_disk_that_fills_during_a_batch_is_one_line_and_resume_finishes(tmp_path, capsys, monkeypatch, study):
+@pytest.mark.slow
+def test_a_disk_that_fills_during_a_batch_is_one_line_and_resume_finishes(
+    tmp_path, capsys, monkeypatch, study, fail_on_call
+):
     import errno
 
     import pandas as pd
 
     files, reference = study
     out = tmp_path / "full"
-    original = pd.DataFrame.to_parquet
-    calls = []
 
-    def filling(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) >= 15:
-            raise OSError(errno.ENOSPC, "No space left on device", str(args[0]) if args else None)
-        return original(self, *args, **kwargs)
+    def full(self, *args, **kwargs):
+        return OSError(errno.ENOSPC, "No space left on device", str(args[0]) if args else None)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", filling)
+    original = fail_on_call(pd.DataFrame, "to_parquet", 15, full, and_later=True)
     assert main(batch_argv(files, out)) == 74
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "No space left on device" in line

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cli_tools import one_line, run_cli
-from schema_tools import Number, baseline_list, numbers, set_dotted, write_overrides
+from schema_tools import Number, baseline_list, numbers, set_dotted, tiny, write_overrides
 
 import sim
 import sim.cli
@@ -30,7 +30,6 @@ from sim.cli import main
 from sim.scenario import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
 
 NUMBERS = numbers()
-TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -74,14 +73,6 @@ def scenario_file(folder: Path, name: str, overrides: dict | None = None, extra:
     if extra:
         path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     return path
-
-
-def tiny(folder: Path, name: str, base: str = "danish_baseline", **more) -> Path:
-    data = json.loads(json.dumps(TINY))
-    data["name"] = name
-    for path, value in more.items():
-        set_dotted(data, path, value)
-    return write_overrides(folder / f"{name}.toml", data, base=base)
 
 
 # ----------------------------------------------------------------------------- names
@@ -501,6 +492,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(workdir, capsys, monkeypatch
     assert listing(workdir) == before
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path):
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head` that has already gone
@@ -539,6 +531,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "export"])
 @pytest.mark.parametrize("case", sorted(DAMAGE))
 def test_report_and_export_of_a_damaged_folder_are_one_line(tmp_path, capsys, finished, command, case):
@@ -556,6 +549,7 @@ def test_report_and_export_of_a_damaged_folder_are_one_line(tmp_path, capsys, fi
     assert not (folder / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_resume_over_a_damaged_manifest_is_one_line(tmp_path, capsys, finished):
     folder = tmp_path / "batch"
     shutil.copytree(finished[0], folder)
@@ -565,11 +559,13 @@ def test_resume_over_a_damaged_manifest_is_one_line(tmp_path, capsys, finished):
     assert "manifest.json: corrupt" in line, line
 
 
+@pytest.mark.slow
 def test_export_does_not_create_missing_folders(tmp_path, capsys, finished):
     line = refused(capsys, tmp_path, "export", finished[1], "--out", tmp_path / "no" / "such" / "log.xes")
     assert "does not exist" in line, line
 
 
+@pytest.mark.slow
 def test_files_are_readable_by_all_and_the_report_names_no_local_path(tmp_path, finished):
     batch, _ = finished
     modes = {p.name: p.stat().st_mode & 0o777 for p in batch.rglob("*") if p.is_file()}

@@ -22,14 +22,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schema_tools import Number, baseline_list, numbers, sections, set_dotted, write_overrides
+from schema_tools import TINY, Number, baseline_list, numbers, sections, set_dotted, write_overrides
 
 import sim.workload
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # 60 examples
+
 NUMBERS = numbers()
 SECTIONS = [s for s in sections() if "." not in s and s != "transition"]
-TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}
 WORK_LIMIT = 300_000  # estimated events of one replication in this test (the real limit is far higher)
 
 

@@ -7,20 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, simulate
+from sim import simulate
 from sim.indicators import SUMMARY_NAMES, kaplan_meier
 
 NOTIFICATION_OUTCOMES = {"screened_out", "joined_case", "opened_case"}
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_scenario("danish_baseline")
-
-
-@pytest.fixture(scope="module")
-def swedish():
-    return load_scenario("swedish_model")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +26,7 @@ def swedish_run(swedish):
 # ----------------------------------------------------------------------------- conservation
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", ["baseline_run", "swedish_run"])
 def test_every_notification_has_exactly_one_outcome(run, request):
     result = request.getfixturevalue(run)
@@ -53,6 +44,7 @@ def test_every_notification_has_exactly_one_outcome(run, request):
     assert (pending["time_days"] > result.measured_days - 120).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", ["baseline_run", "swedish_run"])
 def test_every_child_is_on_at_most_one_step_at_a_time(run, request):
     spells = request.getfixturevalue(run).spells.sort_values(["child", "start_day", "end_day"])
@@ -64,6 +56,7 @@ def test_every_child_is_on_at_most_one_step_at_a_time(run, request):
     assert spells[spells["censored"]]["child"].is_unique
 
 
+@pytest.mark.slow
 def test_ladder_snapshots_count_the_open_spells(baseline_run):
     spells = baseline_run.spells
     ladder = baseline_run.ladder
@@ -74,6 +67,7 @@ def test_ladder_snapshots_count_the_open_spells(baseline_run):
         assert (counted == snapshot).all(), t
 
 
+@pytest.mark.slow
 def test_summary_has_every_required_indicator(baseline_run):
     summary = baseline_run.summary
     assert list(summary.index[: len(SUMMARY_NAMES)]) == list(SUMMARY_NAMES)
@@ -92,6 +86,7 @@ def test_summary_has_every_required_indicator(baseline_run):
         assert len(getattr(baseline_run, name)) > 0
 
 
+@pytest.mark.slow
 def test_warm_up_is_cut_from_the_results(baseline_run):
     assert (baseline_run.events["time_days"] >= 0).all()
     assert (baseline_run.notifications["time_days"] >= 0).all()
@@ -134,6 +129,7 @@ def test_a_run_can_start_empty_or_from_an_initial_stock_per_1000_children(baseli
 # ----------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_identical_tables(baseline):
     a = simulate(baseline, seed=5, years=1)
     b = simulate(baseline, seed=5, years=1)
@@ -142,12 +138,14 @@ def test_the_same_seed_gives_identical_tables(baseline):
     pd.testing.assert_series_equal(a.summary, b.summary, check_exact=True)
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_results(baseline):
     a = simulate(baseline, seed=5, years=1)
     b = simulate(baseline, seed=6, years=1)
     assert not a.notifications["time_days"].equals(b.notifications["time_days"])
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_scenario_name(swedish):
     renamed = swedish.model_copy(update={"name": "danish_baseline", "title": "anything"})
     a = simulate(swedish, seed=4, years=1)
@@ -158,6 +156,7 @@ def test_results_do_not_depend_on_the_scenario_name(swedish):
 # ----------------------------------------------------------------------------- point cap
 
 
+@pytest.mark.slow
 def test_under_a_binding_point_cap_new_cases_wait_and_caseloads_stay_near_the_cap(swedish):
     tight = swedish.with_overrides(**{"staffing.caseworkers": 24, "run.snapshot_interval_days": 1.0})
     r = simulate(tight, seed=3, years=1)
@@ -170,6 +169,7 @@ def test_under_a_binding_point_cap_new_cases_wait_and_caseloads_stay_near_the_ca
     assert (r.events["event"] == "waiting_list").any()
 
 
+@pytest.mark.slow
 def test_without_a_cap_nobody_waits_and_caseloads_can_exceed_120_points(baseline_run):
     assert baseline_run.summary["waiting_list_mean"] == 0
     assert baseline_run.caseload["points"].max() > 120
@@ -178,6 +178,7 @@ def test_without_a_cap_nobody_waits_and_caseloads_can_exceed_120_points(baseline
 # ----------------------------------------------------------------------------- follow-ups and hours
 
 
+@pytest.mark.slow
 def test_with_ample_staff_every_followup_happens_on_its_schedule(swedish):
     ample = swedish.with_overrides(**{"staffing.caseworkers": 150})
     r = simulate(ample, seed=8, years=2)
@@ -192,6 +193,7 @@ def test_with_ample_staff_every_followup_happens_on_its_schedule(swedish):
     assert r.summary["followup_on_time_share"] >= 0.999
 
 
+@pytest.mark.slow
 def test_with_too_little_staff_followups_slip(baseline):
     ample = simulate(baseline.with_overrides(**{"staffing.caseworkers": 40}), seed=9, years=2)
     short = simulate(baseline.with_overrides(**{"staffing.caseworkers": 10}), seed=9, years=2)
@@ -202,6 +204,7 @@ def test_with_too_little_staff_followups_slip(baseline):
     assert short.summary["investigations_within_deadline_share"] < ample.summary["investigations_within_deadline_share"]
 
 
+@pytest.mark.slow
 def test_more_caseworkers_lower_the_caseload(baseline):
     loads = [
         simulate(baseline.with_overrides(**{"staffing.caseworkers": n}), seed=4, years=1).summary["mean_caseload_cases"]
@@ -213,6 +216,7 @@ def test_more_caseworkers_lower_the_caseload(baseline):
 # ----------------------------------------------------------------------------- the Swedish mechanisms
 
 
+@pytest.mark.slow
 def test_swedish_followups_are_on_time_far_more_often_and_institution_stays_are_shorter(baseline, swedish):
     seeds = (21, 22, 23)
     base = pd.DataFrame([simulate(baseline, seed=s, years=4).summary for s in seeds])
@@ -225,6 +229,7 @@ def test_swedish_followups_are_on_time_far_more_often_and_institution_stays_are_
     assert swe["mean_caseload_cases"].max() < 25 < 30 < base["mean_caseload_cases"].min()
 
 
+@pytest.mark.slow
 def test_the_institution_plan_shortens_stays_counted_as_stays(swedish):
     without = swedish.with_overrides(**{"practice.institution_plan_after_days": None})
     seeds = (31, 32, 33)
@@ -236,6 +241,7 @@ def test_the_institution_plan_shortens_stays_counted_as_stays(swedish):
     assert all(r["planned_moves_per_year"] == 0 for r in unplanned)
 
 
+@pytest.mark.slow
 def test_after_a_planned_move_only_a_rise_in_need_or_an_acute_event_moves_the_child_back(swedish):
     result = simulate(swedish, seed=34, years=4)
     spells, events = result.spells, result.events
@@ -253,6 +259,7 @@ def test_after_a_planned_move_only_a_rise_in_need_or_an_acute_event_moves_the_ch
         assert {"acute_review", "need_up"} & reasons, (spell["case"], sorted(reasons))
 
 
+@pytest.mark.slow
 def test_a_network_search_before_every_placement_raises_the_kinship_share(baseline):
     systematic = baseline.with_overrides(**{"practice.network_search_before_placement": True})
     seeds = (41, 42)
@@ -261,6 +268,7 @@ def test_a_network_search_before_every_placement_raises_the_kinship_share(baseli
     assert often > rare + 0.1
 
 
+@pytest.mark.slow
 def test_cost_per_child_served_is_the_total_cost_over_the_children_with_a_case(baseline_run):
     s = baseline_run.summary
     children = baseline_run.events["child"].nunique()

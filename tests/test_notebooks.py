@@ -40,6 +40,7 @@ def test_notebooks_are_stored_without_outputs_and_match_their_source(path):
     assert [c.source for c in notebook.cells] == expected, "run python scripts/make_notebooks.py"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)

@@ -180,6 +180,7 @@ def test_sweep_entries_names_and_types(small):
 # ----------------------------------------------------------------------------- sweeps
 
 
+@pytest.mark.slow
 def test_sweep_is_monotone_and_writes_its_files(sweep):
     levels = parse_values(GRID)
     caseload = sweep.indicator("mean_caseload_cases")
@@ -213,6 +214,7 @@ def test_sweep_is_monotone_and_writes_its_files(sweep):
 # ----------------------------------------------------------------------------- the staffing search
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["above the scenario's staffing", "below the scenario's staffing"])
 def test_staffing_search_agrees_with_a_full_sweep(sweep, small, tmp_path, where):
     levels = parse_values(GRID)
@@ -330,6 +332,7 @@ def test_cli_bad_input_is_one_line(monkeypatch, capsys, small, tmp_path, args, w
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_cli_sweep_and_staff(monkeypatch, capsys, small, tmp_path):
     out = tmp_path / "sweep"
     code, stdout, err = planner_main(

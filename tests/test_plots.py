@@ -67,7 +67,7 @@ def single(tmp_path_factory) -> RunData:
     return load_run(folder)
 
 
-@pytest.fixture(params=["batch", "single"])
+@pytest.fixture(params=[pytest.param("batch", marks=pytest.mark.slow), "single"])
 def data(request) -> RunData:
     return request.getfixturevalue(request.param)
 
@@ -140,6 +140,7 @@ def test_scenario_colors_follow_the_position():
     assert len({STEP_COLORS[k] for k in range(6)}) == 6
 
 
+@pytest.mark.slow
 def test_a_scenario_has_the_same_colour_in_every_figure(batch):
     colors = scenario_colors(batch.scenarios)
     assert colors[SCENARIOS[0]] != colors[SCENARIOS[1]]
@@ -205,6 +206,7 @@ def test_survival_draws_one_kaplan_meier_curve_per_scenario_and_type(data):
         assert len(ax.collections) == len(with_data)
 
 
+@pytest.mark.slow
 def test_survival_reports_the_logrank_test_against_the_first_scenario(batch):
     fig = plot_survival(batch)
     foster = labelled(fig.axes[1].lines)
@@ -235,6 +237,7 @@ def test_caseload_histograms_bands_and_cap(data):
     assert "swedish_model" in caps[0].get_label()
 
 
+@pytest.mark.slow
 def test_caseload_histogram_is_a_share_of_snapshots(batch):
     fig = plot_caseload(batch)
     ax_cases = fig.axes[0]
@@ -298,6 +301,7 @@ def test_followup_delay_shows_achieved_against_policy_per_scenario(data):
 # ----------------------------------------------------------------------------- costs
 
 
+@pytest.mark.slow
 def test_costs_stack_one_bar_group_per_scenario_and_the_paired_difference(batch):
     fig = plot_costs(batch)
     ax_bars, ax_diff = fig.axes
@@ -388,6 +392,7 @@ def test_transitions_heat_map_per_scenario_is_row_normalised(data):
 # ----------------------------------------------------------------------------- saving
 
 
+@pytest.mark.slow
 def test_save_figure_writes_a_png_at_120_dpi(batch, tmp_path):
     fig = plot_caseload(batch)
     path = save_figure(fig, tmp_path / "sub" / "caseload.png")
@@ -404,6 +409,7 @@ def test_figures_show_themselves_as_png_in_notebooks(single):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_save_all_figures_writes_one_file_per_figure(single, tmp_path):
     paths = save_all_figures(single, tmp_path)
     assert [p.name for p in paths] == [f"{name}.png" for name in ALL_FIGURES]

@@ -74,6 +74,7 @@ class Checker(HTMLParser):
             self.stack.pop()
 
 
+@pytest.mark.slow
 def test_compare_writes_a_valid_self_contained_report_with_every_figure(batch):
     page = (batch / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
@@ -94,6 +95,7 @@ def test_compare_writes_a_valid_self_contained_report_with_every_figure(batch):
     assert "&quot;seed&quot;: 1," in page  # the manifest, escaped inside <pre>
 
 
+@pytest.mark.slow
 def test_the_parameters_that_differ_are_highlighted(batch):
     page = (batch / "report.html").read_text(encoding="utf-8")
     rows = {
@@ -105,6 +107,7 @@ def test_the_parameters_that_differ_are_highlighted(batch):
     assert rows["ladder.foster.cost_dkk_per_year"] is False
 
 
+@pytest.mark.slow
 def test_report_command_on_a_single_run(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", _small(tmp_path)[1], "--years", "1", "--out", str(out)]) == 0
@@ -135,6 +138,8 @@ def _chromium() -> str | None:
     return None
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_report_opens_in_headless_chromium_and_is_not_blank(batch, tmp_path):
     browser = _chromium()
     if browser is None:

@@ -84,6 +84,7 @@ def test_factors_apply_where_the_scenario_marks_the_field_uncertain():
     assert high.children.kinship_available_probability == 1.0
 
 
+@pytest.mark.slow
 def test_a_parameter_that_cannot_move_an_indicator_has_no_effect(small):
     table = small.table.set_index(["output", "parameter"])
     for output in (
@@ -98,6 +99,7 @@ def test_a_parameter_that_cannot_move_an_indicator_has_no_effect(small):
         assert table.loc[(output, "need.worsen_rate_per_year_unmet"), "rank"] == 1
 
 
+@pytest.mark.slow
 def test_a_parameter_that_must_move_the_cost_does_and_ranks_above(small):
     table = small.table.set_index(["output", "parameter"])
     for output in ("danish_baseline.cost_total_per_year", "swedish_model.cost_total_per_year"):
@@ -117,6 +119,7 @@ def test_a_parameter_that_must_move_the_cost_does_and_ranks_above(small):
     assert saving["mu"] < 0  # the Swedish model has more staff: dearer staff shrinks the saving
 
 
+@pytest.mark.slow
 def test_the_table_is_ranked_and_complete(small):
     table = small.table
     assert len(table) == len(morris.OUTPUTS) * len(SMALL)
@@ -128,6 +131,7 @@ def test_the_table_is_ranked_and_complete(small):
     assert small.varied["staffing.cost_dkk_per_year"] == ["danish_baseline", "swedish_model"]
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_table_and_figure_whatever_the_workers(tmp_path, monkeypatch, capsys, small):
     monkeypatch.setattr(morris, "PARAMETERS", small_parameters())
     out = tmp_path / "sens"

@@ -125,6 +125,7 @@ def little_runs():
     return [simulate(scenario, seed=seed, years=years) for seed in LITTLE_SEEDS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", ["spells", "episodes"])
 def test_littles_law_for_children_in_care(little_runs, unit):
     """Children in care on average = placements starting per day x their mean duration.
@@ -241,6 +242,7 @@ def _md1_scenario(rho: float, caseworkers: int = 1):
     return scenario, service_days
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rho", [0.5, 0.8])
 def test_single_caseworker_is_an_md1_queue(rho):
     """A lone caseworker fed one fixed task per notification is an M/D/1 queue.
@@ -330,6 +332,7 @@ def _mean_waits(scenario, service: float) -> list[float]:
     return waits
 
 
+@pytest.mark.slow
 def test_pooled_caseworkers_are_an_mmc_queue():
     """c caseworkers sharing one queue, with exponential task hours, are an M/M/c queue.
 

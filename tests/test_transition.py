@@ -16,6 +16,7 @@ from sim.scenario import DAYS_PER_YEAR, ScenarioError, shipped_scenarios_dir
 SHIPPED = shipped_scenarios_dir()
 
 
+@pytest.mark.slow
 def test_a_transition_reproduces_the_baseline_exactly_before_the_switch():
     baseline = simulate(load_scenario("danish_baseline"), seed=3, years=3)
     transition = simulate(load_scenario("transition_to_swedish"), seed=3, years=3)
@@ -78,6 +79,7 @@ def _late(result, start_day):
     return caseload.groupby("time_days")["cases"].mean().mean(), on_time, followups["interval_days"].mean()
 
 
+@pytest.mark.slow
 def test_after_it_settles_a_transition_behaves_like_the_new_policy(small_staffed):
     _, new, transition = small_staffed
     late = 3.5 * DAYS_PER_YEAR  # three years after the switch

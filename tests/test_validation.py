@@ -12,6 +12,7 @@ from sim.validation import CHECKS, MECHANISMS, sensitivity_section
 SMALL = ("staffing.cost_dkk_per_year", "need.worsen_rate_per_year_unmet")
 
 
+@pytest.mark.slow
 def test_the_validation_command_writes_every_row(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(morris, "PARAMETERS", tuple(p for p in morris.PARAMETERS if p.name in SMALL))
     out = tmp_path / "VALIDATION.md"

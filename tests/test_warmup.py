@@ -324,6 +324,7 @@ def test_command_refuses_a_non_empty_output_folder_before_running(tmp_path):
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.slow
 def test_command_default_output_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _run("danish_baseline", "--replications", 2, "--years", 0.5, "--window", 2) == 0
@@ -332,6 +333,7 @@ def test_command_default_output_folder(tmp_path, monkeypatch):
     assert (Path(folder) / "warmup.png").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["danish_baseline", "swedish_model"])
 def test_the_shipped_scenarios_start_in_their_steady_state_without_drift(name):
     """Issue 10: from the initial stock (per 1,000 children, by step and need, with the children's
