@@ -16,6 +16,8 @@ from golden_tools import SCENARIOS, SEED, YEARS, differences, golden_path, resul
 import sim.model
 from sim import load_scenario, simulate
 
+pytestmark = pytest.mark.slow  # six to eight short runs; `python tests/golden_tools.py` is the quick check
+
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_results_are_the_golden_ones(name):
