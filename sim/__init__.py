@@ -49,7 +49,8 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
     """
     import time
 
-    from sim.model import Model, collector_paused
+    from sim.kernel import collector_paused
+    from sim.model import Model
     from sim.results import build_result
 
     started = time.perf_counter()
@@ -64,7 +65,7 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
         model.run()
         simulated = time.perf_counter() - started
         result = build_result(model)
-        events = next(model.env._eid)  # events scheduled so far
+        events = model.env.events_scheduled()  # events scheduled so far
         model.dispose()
         del model
     result.stats = {

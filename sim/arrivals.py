@@ -50,7 +50,7 @@ def _arrivals(
     while True:
         u_gap, u_thin = stream.take(2)  # the gap, then the thinning draw (as exponential(), uniform())
         yield timeout(-log(1.0 - u_gap) * mean_gap)
-        month = int((env._now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12  # env._now: SimPy's clock
+        month = int((env.now % DAYS_PER_YEAR) / DAYS_PER_MONTH) % 12
         if u_thin * peak < season[month]:
             handle(m, stream)
 

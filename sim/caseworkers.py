@@ -22,7 +22,8 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import simpy
-from simpy.events import NORMAL
+
+from sim.kernel import StockEnvironment
 
 if TYPE_CHECKING:
     from sim.entities import Case
@@ -114,7 +115,7 @@ class Worker:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: StockEnvironment,
         worker_id: int,
         case_hours_per_week: float,
         min_task_share: float,
@@ -215,9 +216,7 @@ class Worker:
             # The event its caller already waits on fires when the task is done: scheduled
             # with the task's duration as its delay, as a Timeout would be (one event per
             # task instead of a Timeout and a completion event).
-            done._ok = True
-            done._value = share
-            self.env.schedule(done, NORMAL, days)
+            self.env.succeed_after(done, days, share)
         done.callbacks.append(self._next)
         return done
 
@@ -238,7 +237,7 @@ class Worker:
             self._current = None
         queue = self.queue
         if queue:
-            now = self.env._now  # SimPy's clock; ``env.now`` is a property around it
+            now = self.env.now
             escalations = self.escalations
             if escalations and escalations[0][0] <= now:
                 self._escalate(now)
@@ -280,7 +279,7 @@ class PooledWorker(Worker):
 
     __slots__ = ("pool",)
 
-    def __init__(self, env: simpy.Environment, worker_id: int, pool: TaskPool, *args: float, **kwargs: float):
+    def __init__(self, env: StockEnvironment, worker_id: int, pool: TaskPool, *args: float, **kwargs: float):
         super().__init__(env, worker_id, *args, **kwargs)
         self.pool = pool
         self.queue = pool.queue  # the same list: snapshots show the team's queue
@@ -329,7 +328,7 @@ class Caseworkers:
     """
 
     def __init__(
-        self, env: simpy.Environment, workers: list[Worker], point_cap: float | None, near_tie_points: float = 0.0
+        self, env: StockEnvironment, workers: list[Worker], point_cap: float | None, near_tie_points: float = 0.0
     ):
         self.env = env
         self.workers = workers
@@ -429,7 +428,7 @@ def work(
 
 
 def work_by(
-    env: simpy.Environment, case: Case, hours: float, priority: int, deadline_day: float, kind: int
+    env: StockEnvironment, case: Case, hours: float, priority: int, deadline_day: float, kind: int
 ) -> Steps[float]:
     """Hours of the case's caseworker that must *start* by ``deadline_day``: a task not started
     by then is withdrawn and the generator returns :data:`DROPPED`; otherwise the share of
@@ -437,7 +436,7 @@ def work_by(
     while case.owner is None:
         assert case.assigned is not None  # set_kind gave the case its event when it joined the list
         yield case.assigned
-    if env._now >= deadline_day:
+    if env.now >= deadline_day:
         return DROPPED
     owner = case.owner
     done = owner.do(hours, priority, case, None, kind)
@@ -445,7 +444,7 @@ def work_by(
     if done.triggered:  # started at once
         share = yield done
         return share
-    yield done | env.timeout(deadline_day - env._now)
+    yield done | env.timeout(deadline_day - env.now)
     if done.triggered or not owner.withdraw(done):
         share = yield done  # started before the deadline: it runs to its end
         return share

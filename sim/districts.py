@@ -75,7 +75,7 @@ def simulate_districts(scenario: Scenario, seed: int | list[int], years: float |
         assert local is not None  # load_scenario resolves every district's scenario
         model = Model(local, [*base_seed, k], years)
         model.run()
-        events += next(model.env._eid)
+        events += model.env.events_scheduled()
         tables = model_tables(model)
         summaries[district.name] = summarize(
             tables, local, model.measured_days, local.municipality.children, district.name

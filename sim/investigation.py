@@ -30,7 +30,7 @@ def investigate(m: Model, case: Case) -> Steps[int]:
             yield m.env.timeout(h.investigation_gap_days)
         if case.acute:
             priority = ACUTE
-        elif deadline - m.env._now <= h.deadline_alarm_days:
+        elif deadline - m.env.now <= h.deadline_alarm_days:
             priority = DEADLINE
         else:
             priority = FOLLOWUP  # due work, first come first served with follow-ups

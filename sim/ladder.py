@@ -65,7 +65,7 @@ def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
         if not case.acute:
             case.waiting = True
             try:
-                wait = case.next_due_day - env._now  # env._now: SimPy's clock (env.now wraps it)
+                wait = case.next_due_day - env.now
                 yield env.timeout(wait if wait > 0.0 else 0.0)
             except simpy.Interrupt as stop:
                 if stop.cause != ACUTE_CAUSE:
@@ -88,7 +88,7 @@ def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
                 share = yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day, FOLLOWUP_TASK)
             else:
                 share = yield from work(case, m.followup_hours[step], FOLLOWUP, legal_day, FOLLOWUP_TASK)
-            now = env._now
+            now = env.now
             m.followup_done(case, step, due, now)
             case.last_followup_day = now
             case.next_due_day = now + followup_interval_days(m, case, False)
@@ -119,7 +119,7 @@ def followup_interval_days(m: Model, case: Case, first: bool) -> float:
     schedule = m.followup_schedules[case.child.step]
     if first:
         return schedule.first_days
-    if schedule.after_first_year_every_days is not None and m.env._now - case.step_start_day >= 365.25:
+    if schedule.after_first_year_every_days is not None and m.env.now - case.step_start_day >= 365.25:
         return schedule.after_first_year_every_days
     return schedule.every_days
 
@@ -207,7 +207,7 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
 def _institution_plan_due(m: Model, case: Case) -> bool:
     """Whether the child has been in the institution as long as the practice's plan aims at."""
     days = m.scenario.practice.institution_plan_after_days
-    return case.child.step == INSTITUTION and days is not None and m.env._now - case.step_start_day >= days
+    return case.child.step == INSTITUTION and days is not None and m.env.now - case.step_start_day >= days
 
 
 def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | None = None) -> Steps[None]:

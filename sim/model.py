@@ -8,17 +8,11 @@ ladder, need, cases).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import heapq
 from array import array
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import simpy
-from simpy.core import BoundClass
-from simpy.events import NORMAL, URGENT, Timeout
 
 from sim.arrivals import applications, notifications
 from sim.cases import case_flow, stock_case_flow
@@ -41,6 +35,7 @@ from sim.entities import (
     Case,
     Child,
 )
+from sim.kernel import Environment, collector_paused
 from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
 from sim.need import schedule_need_change
 from sim.recorder import Recorder
@@ -77,78 +72,6 @@ EVENTS: tuple[str, ...] = (
 EVENT_CODES = {name: code for code, name in enumerate(EVENTS)}
 REPLACEMENT_WINDOW_DAYS = 365.0
 """A new placement within 12 months of returning home is a re-placement (docs/conceptual-model.md §3.9)."""
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector. A run allocates many short-lived objects and
-    no cycles worth collecting before its end; the collector would cost a third of the run
-    time. Nested pauses keep it paused until the outermost ends."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-_new_event = object.__new__
-
-
-class Environment(simpy.Environment):
-    """SimPy's environment, with :meth:`run_until` as a leaner event loop.
-
-    The model's hottest paths read the clock as ``env._now``, the attribute SimPy's
-    ``env.now`` property returns (a property call less, a few hundred thousand times a run).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for names in
-        # the class's own namespace, which a subclass's is not: bind them here.
-        for name, value in vars(simpy.Environment).items():
-            if isinstance(value, BoundClass) and name != "timeout":
-                setattr(self, name, getattr(self, name))
-
-    def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
-        """A :class:`simpy.Timeout`, built and scheduled without the two calls of its
-        constructor (a fifth of a run's events are timeouts)."""
-        if delay < 0:
-            raise ValueError(f"Negative delay {delay}")
-        event = _new_event(Timeout)
-        event.env = self
-        event.callbacks = []
-        event._value = value
-        event._delay = delay
-        event._ok = True
-        heapq.heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), event))
-        return event
-
-    def run_until(self, at: float) -> None:
-        """Process events until time ``at``: what ``run(until=at)`` does, with
-        :meth:`simpy.Environment.step` inlined into the loop (a call less per event, about
-        a twentieth of the run time). The same events fire in the same order."""
-        until = simpy.Event(self)
-        until._ok = True
-        until._value = None
-        self.schedule(until, URGENT, at - self._now)  # before any other event at ``at``
-        queue = self._queue
-        pop = heapq.heappop
-        while True:
-            self._now, _, _, event = pop(queue)
-            if event is until:
-                return
-            # SimPy marks an event processed by setting its callbacks to None (as its step()
-            # does); the attribute's annotation leaves None out.
-            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                # A failed event nobody handled: crash as SimPy does.
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
 
 
 def _stock_age(stream: Stream, mean_years: float) -> float:
@@ -219,7 +142,7 @@ class Model:
         """Break the model's reference cycles once its tables are built, so that reference
         counting frees it at once instead of leaving the cyclic collector a few hundred
         thousand objects to trace (a pause of up to a second in the middle of a batch)."""
-        self.env._queue.clear()  # pending events and, through their callbacks, processes
+        self.env.drop_pending()  # pending events and, through their callbacks, processes
         for case in self.open_cases:
             case.process = None
             case.child.case = None
@@ -408,7 +331,7 @@ class Model:
         c = self.scenario.children
         age_u, need_u, key_u, persistent_u = self.rng.children.take(4)
         need = index_for(need_u, c.initial_need_probabilities)
-        now = self.env._now
+        now = self.env.now
         pool = self.closed_children
         if pool and u_known < self.scenario.arrivals.known_child_share:
             i = min(int(u_pick * len(pool)), len(pool) - 1)
@@ -425,7 +348,7 @@ class Model:
         return self._new_child(now - age_years * DAYS_PER_YEAR, need, key_u, persistent_u < c.persistent_need_share)
 
     def _new_case(self, child: Child, source: str, urgent: bool, screen_u: float) -> Case:
-        case = Case(self._next_case, child, source, self.env._now, urgent, screen_u)
+        case = Case(self._next_case, child, source, self.env.now, urgent, screen_u)
         self._next_case += 1
         child.case = case
         case.open_index = len(self.open_cases)
@@ -444,9 +367,9 @@ class Model:
         nid = self._next_notification
         self._next_notification += 1
         if source == "notification":
-            case.notification = (nid, self.env._now)
+            case.notification = (nid, self.env.now)
         else:
-            self.rec.notifications.add(nid, self.env._now, child.id, case.id, source, "opened_case")
+            self.rec.notifications.add(nid, self.env.now, child.id, case.id, source, "opened_case")
         self.log(case, source)
         case.process = self.env.process(case_flow(self, case))
         return case
@@ -455,7 +378,7 @@ class Model:
         """A notification on a child with an open case: a short task and a signal."""
         nid = self._next_notification
         self._next_notification += 1
-        self.rec.notifications.add(nid, self.env._now, case.child.id, case.id, "notification", "joined_case")
+        self.rec.notifications.add(nid, self.env.now, case.child.id, case.id, "notification", "joined_case")
         self.log(case, "notification_joined")
         if case.owner is not None:
             case.owner.do(self.scenario.hours.renotification_hours, DEADLINE, case, None, RENOTIFICATION_TASK)
@@ -524,7 +447,7 @@ class Model:
         """Move the child to step ``new`` (0 = off the ladder), ending its current spell."""
         child = case.child
         old = child.step
-        now = self.env._now
+        now = self.env.now
         if old:
             self.rec.spells.add(
                 child.id,
@@ -596,7 +519,7 @@ class Model:
             worker = case.owner.id if case.owner is not None else -1
         t, ch, ca, ev, st, wo = self._log_columns
         child = case.child
-        t(self.env._now)
+        t(self.env.now)
         ch(child.id)
         ca(case.id)
         ev(EVENT_CODES[event])
@@ -604,14 +527,14 @@ class Model:
         wo(worker)
 
     def first_contact(self, case: Case, by: str) -> None:
-        self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env._now, by)
+        self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env.now, by)
 
     def caseworker_contact(self, case: Case) -> None:
         if self.desk:
-            self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env._now, "caseworker")
+            self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env.now, "caseworker")
 
     def investigation_done(self, case: Case) -> None:
-        self.rec.investigations.add(case.id, case.child.id, case.source, case.notified_day, self.env._now)
+        self.rec.investigations.add(case.id, case.child.id, case.source, case.notified_day, self.env.now)
         self.log(case, "investigation_done")
 
     def followup_done(self, case: Case, step: int, due_day: float, done_day: float) -> None:

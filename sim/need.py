@@ -7,7 +7,7 @@ changes, a new change is drawn (the rates are memoryless) and the old one is ign
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from simpy.events import Timeout
@@ -36,7 +36,7 @@ def need_rates_per_year(m: Model, child: Child) -> tuple[float, float]:
     else:
         fall = p.improve_rate_per_year_unmet
         rise = p.worsen_rate_per_year_unmet
-    if m.env._now < child.relapse_until_day:
+    if m.env.now < child.relapse_until_day:
         relapse = p.relapse_rate_per_year_after_step_down
         rise += relapse * p.unsupported_relapse_factor if child.unsupported else relapse
     if need >= MAX_NEED and step >= need:
@@ -52,7 +52,7 @@ def schedule_need_change(m: Model, child: Child) -> None:
     if total <= 0.0:
         return
     env = m.env
-    now = env._now
+    now = env.now
     draws = child.need_draws
     delay = draws.exponential(365.25 / total)
     if now < child.relapse_until_day < now + delay:
@@ -69,7 +69,7 @@ def schedule_need_change(m: Model, child: Child) -> None:
 
 
 def _on_timeout(event: Timeout) -> None:
-    m, child, version, direction = event._value
+    m, child, version, direction = cast("tuple[Model, Child, int, int]", event.value)
     if version != child.need_version or child.case is None:
         return  # the step changed, or the case closed, since this change was drawn
     if direction == 0:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import simpy
 
 from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, OTHER, Caseworkers, Worker
 from sim.entities import Case, Child
+from sim.kernel import StockEnvironment
 
 
 def _case(i: int) -> Case:
@@ -14,7 +14,7 @@ def _case(i: int) -> Case:
 
 
 def test_tasks_run_by_priority_then_arrival():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, case_hours_per_week=7.0, min_task_share=1.0)  # one task hour a day
     order = []
     w.do(1.0, OTHER).callbacks.append(lambda e: order.append("first, started at once"))
@@ -26,7 +26,7 @@ def test_tasks_run_by_priority_then_arrival():
 
 
 def test_standing_hours_of_the_caseload_slow_every_task():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, case_hours_per_week=28.0, min_task_share=0.25)
     assert w.task_hours_per_day() == 4.0
     w.standing_hours = 14.0
@@ -36,7 +36,7 @@ def test_standing_hours_of_the_caseload_slow_every_task():
 
 
 def test_a_task_waiting_for_its_deadline_moves_up():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, case_hours_per_week=7.0, min_task_share=1.0)
     done = {}
     w.do(3.0, ACUTE)  # busy until day 3
@@ -47,7 +47,7 @@ def test_a_task_waiting_for_its_deadline_moves_up():
 
 
 def test_a_long_backlog_makes_tasks_shorter_down_to_a_floor():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, 7.0, 1.0, backlog_tolerance_weeks=1.0, corner_cutting=1.0, min_hours_fraction=0.5)
     for _ in range(30):  # 30 hours queued at one hour a day: about 4 weeks of backlog
         w.do(1.0, FOLLOWUP)
@@ -57,7 +57,7 @@ def test_a_long_backlog_makes_tasks_shorter_down_to_a_floor():
 
 
 def test_the_point_cap_is_never_exceeded_and_the_waiting_list_is_served_in_order():
-    env = simpy.Environment()
+    env = StockEnvironment()
     workers = [Worker(env, i, 28.0, 0.25) for i in range(3)]
     team = Caseworkers(env, workers, point_cap=20.0)
     rng = np.random.default_rng(0)
@@ -84,7 +84,7 @@ def test_the_point_cap_is_never_exceeded_and_the_waiting_list_is_served_in_order
 
 
 def test_without_a_cap_cases_go_to_the_caseworker_with_fewest_points():
-    env = simpy.Environment()
+    env = StockEnvironment()
     workers = [Worker(env, i, 28.0, 0.25) for i in range(2)]
     team = Caseworkers(env, workers, point_cap=None)
     a, b, c = _case(1), _case(2), _case(3)
@@ -98,7 +98,7 @@ def test_without_a_cap_cases_go_to_the_caseworker_with_fewest_points():
 
 
 def test_a_case_keeps_its_caseworker_when_its_points_rise_past_the_cap_and_new_cases_wait():
-    env = simpy.Environment()
+    env = StockEnvironment()
     team = Caseworkers(env, [Worker(env, 0, 28.0, 0.25)], point_cap=10.0)
     first, second = _case(1), _case(2)
     assert team.set_kind(first, "preliminary_assessment", 2.0, 0.1) is None

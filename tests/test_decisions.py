@@ -9,12 +9,12 @@ machinery in SimPy's own time, so the outcome can be read off the model's state.
 from __future__ import annotations
 
 import pytest
-import simpy
 
 from sim import load_scenario
 from sim.caseworkers import ACUTE, DROPPED, FOLLOWUP, OTHER, PLAN_TASK, Worker, work_by
 from sim.entities import Case, Child
 from sim.investigation import start_step
+from sim.kernel import StockEnvironment
 from sim.ladder import FOSTER, INSTITUTION, follow_ladder, review
 from sim.model import Model
 from sim.need import schedule_need_change
@@ -165,7 +165,7 @@ def test_an_investigation_starts_the_child_on_the_lowest_step_that_meets_the_nee
 
 
 def test_a_task_withdrawn_before_it_starts_never_runs_and_leaves_the_queue():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, case_hours_per_week=7.0, min_task_share=1.0)  # one hour a day
     w.do(5.0, ACUTE)
     queued = w.do(2.0, OTHER)
@@ -178,7 +178,7 @@ def test_a_task_withdrawn_before_it_starts_never_runs_and_leaves_the_queue():
 
 
 def test_work_by_returns_dropped_past_its_deadline_and_the_share_of_hours_otherwise():
-    env = simpy.Environment()
+    env = StockEnvironment()
     w = Worker(env, 0, case_hours_per_week=7.0, min_task_share=1.0)
     case = Case(1, Child(1, 0.0, 1, key=1), "notification", 0.0, False, 0.5)
     case.owner = w

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import simpy
 from golden_tools import SCENARIOS, SEED, YEARS, differences, golden_path, result_digest, run
 
 import sim.model
 from sim import load_scenario, simulate
+from sim.kernel import StockEnvironment
 
 pytestmark = pytest.mark.slow  # six to eight short runs; `python tests/golden_tools.py` is the quick check
 
@@ -27,13 +27,6 @@ def test_results_are_the_golden_ones(name):
         f"{name}, seed {SEED}, {YEARS:g} years: results differ from tests/golden/{name}.json "
         f"(if the change is meant to change results: python tests/golden_tools.py --write):\n" + "\n".join(lines[:30])
     )
-
-
-class StockEnvironment(simpy.Environment):
-    """SimPy as shipped: its own ``timeout`` and ``run``, none of the model's shortcuts."""
-
-    def run_until(self, at: float) -> None:
-        self.run(until=at)
 
 
 @pytest.mark.parametrize("name", ["swedish_model", "transition_to_swedish"])
