@@ -29,16 +29,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 DEFAULT_COMPARISON = ("danish_baseline", "swedish_model")
 EXIT_BAD_INPUT = 2
@@ -50,70 +45,6 @@ RESUMABLE = ("compare", "batch")
 
 class UsageError(ValueError):
     """A bad command-line value; ``str()`` is a one-line message."""
-
-
-# ----------------------------------------------------------------------------- formatting
-
-
-def unit_of(indicator: str) -> str:
-    """The unit an indicator's name implies (shares are shown in per cent)."""
-    if "_share" in indicator:
-        return "%"
-    if indicator.startswith("cost_"):
-        return "M DKK/yr"
-    if "_days" in indicator:
-        return "days"
-    if indicator.endswith("_per_1000_children_per_year"):
-        return "per 1,000/yr"
-    if indicator.endswith("_per_1000"):
-        return "per 1,000"
-    if indicator.endswith("_per_year"):
-        return "per year"
-    if "caseload_points" in indicator:
-        return "points"
-    if "caseload" in indicator:
-        return "cases"
-    if indicator.startswith("children_") or indicator.startswith("waiting_list"):
-        return "children" if indicator.startswith("children_") else "cases"
-    return ""
-
-
-def format_value(indicator: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    unit = unit_of(indicator)
-    if unit == "%":
-        return f"{100 * value:.1f}"
-    if unit == "M DKK/yr":
-        return f"{value / 1e6:.1f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.2f}"
-
-
-def summary_table(summaries: dict[str, pd.Series], difference: bool = False) -> str:
-    """Indicators as rows, scenarios as columns, with units; optionally the difference of
-    the last scenario to the first."""
-    import pandas as pd
-
-    frame = pd.DataFrame(summaries)
-    names = list(frame.columns)
-    header = ["indicator", "unit", *names] + (["difference"] if difference and len(names) > 1 else [])
-    rows = []
-    for indicator, values in frame.iterrows():
-        cells = [indicator, unit_of(indicator)] + [format_value(indicator, values[n]) for n in names]
-        if len(header) > len(cells):
-            diff = values[names[-1]] - values[names[0]]
-            cells.append(("+" if diff > 0 else "") + format_value(indicator, diff))
-        rows.append(cells)
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for r in [header, *rows]:
-        lines.append(
-            "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        )
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -204,6 +135,8 @@ def cmd_run(args) -> int:
         f"after {scenario.run.warmup_years:g} warm-up years"
     )
     print()
+    from sim.present.text import summary_table
+
     print(summary_table({scenario.name: result.summary}))
     print()
     print(f"results written to {out}")
@@ -217,40 +150,6 @@ def _replications(value: str) -> int | None:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number or 'auto', got {value!r}") from None
-
-
-def format_estimate(indicator: str, mean: float, low: float, high: float) -> str:
-    """A mean with its interval, ``mean [low, high]``, in the indicator's display unit; ``-``
-    for no value, and the mean alone when there is no interval (one replication)."""
-    if isinstance(mean, float) and math.isnan(mean):
-        return "-"
-    text = format_value(indicator, mean)
-    if not (isinstance(low, float) and math.isnan(low)):
-        text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
-    return text
-
-
-def comparison_text(comparison: pd.DataFrame, names: list[str], indicators: list[str] | None = None) -> str:
-    """The comparison as a readable table: per scenario the mean and its 95 % interval, and
-    each scenario's paired difference to the first."""
-    indicators = indicators or list(dict.fromkeys(comparison["indicator"]))
-    header = ["indicator", "unit", *names] + [f"{n} - {names[0]}" for n in names[1:]]
-    rows = []
-    for indicator in indicators:
-        part = comparison[comparison["indicator"] == indicator].set_index("scenario")
-        cells = [indicator, unit_of(indicator)]
-        cells += [format_estimate(indicator, *part.loc[n, ["mean", "ci_low", "ci_high"]]) for n in names]
-        cells += [
-            format_estimate(indicator, *part.loc[n, ["diff_mean", "diff_ci_low", "diff_ci_high"]]) for n in names[1:]
-        ]
-        rows.append(cells)
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _run_batch_and_print(spec, out: Path, args) -> int:
@@ -280,6 +179,8 @@ def _run_batch_and_print(spec, out: Path, args) -> int:
     if result.ran < len(result.replications):
         print(f"({len(result.replications) - result.ran} replications were already done and were read back)")
     print()
+    from sim.present.text import comparison_text
+
     print(comparison_text(result.comparison, names, list(SUMMARY_NAMES)))
     print()
     print(f"results written to {out}")

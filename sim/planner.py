@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.indicators import SUMMARY_NAMES
+from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 from sim.output import check_destination
 from sim.scenario import Scenario, ScenarioError
 
@@ -210,7 +210,7 @@ def parameter_label(param: str) -> str:
     return f"{param} ({match.group(1)})"
 
 
-def _value_text(value: int | float) -> str:
+def value_text(value: int | float) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
 
 
@@ -222,7 +222,7 @@ def safe_name(text: str) -> str:
 
 def sweep_name(entry_name: str, param: str, value: int | float) -> str:
     """The name of the scenario of one value: ``<scenario>-<leaf>-<value>``."""
-    return safe_name(f"{entry_name}-{param.rsplit('.', 1)[-1]}-{_value_text(value)}")
+    return safe_name(f"{entry_name}-{param.rsplit('.', 1)[-1]}-{value_text(value)}")
 
 
 def sweep_entries(entry: ScenarioEntry, param: str, values: Sequence[int | float]) -> list[ScenarioEntry]:
@@ -343,9 +343,6 @@ class SweepResult:
         part = self.table[self.table["indicator"] == name]
         return part.set_index("value")[["n", "mean", "ci_low", "ci_high"]]
 
-    def text(self) -> str:
-        return sweep_text(self.table, self.param, self.indicators)
-
 
 def sweep_table(batch: BatchResult, param: str, entries: list[ScenarioEntry], values: list, confidence=CONFIDENCE):
     """The long table of a sweep: parameter, value, scenario, indicator, n, mean, ci_low, ci_high."""
@@ -442,8 +439,6 @@ def _sweep_title(scenario: str, param: str, replications: int, seed: int) -> str
 
 
 def _scale(indicator: str) -> float:
-    from sim.cli import unit_of
-
     unit = unit_of(indicator)
     return 100.0 if unit == "%" else 1e-6 if unit == "M DKK/yr" else 1.0
 
@@ -461,7 +456,6 @@ def plot_sweep(
     lines, ``mark`` (an answer) as a dotted vertical line. Built without pyplot."""
     from matplotlib.ticker import MaxNLocator
 
-    from sim.cli import unit_of
     from sim.plots import SCENARIO_PALETTE, ResultFigure
 
     whole = all(float(v).is_integer() for v in table["value"])
@@ -497,7 +491,7 @@ def plot_sweep(
                     color="#D55E00",
                     linestyle="--",
                     linewidth=1.2,
-                    label=f"target {_target_text(target)}" + (f" {unit}" if unit else ""),
+                    label=f"target {target_text(target)}" + (f" {unit}" if unit else ""),
                 )
         if mark is not None:
             ax.axvline(mark, color="0.3", linestyle=":", linewidth=1.2, label=f"answer: {mark:g}")
@@ -511,30 +505,6 @@ def plot_sweep(
     if title:
         fig.suptitle(title)
     return fig
-
-
-def _grid_text(header: list[str], rows: list[list[str]], left: int = 1) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def sweep_text(table: pd.DataFrame, param: str, indicators: Sequence[str]) -> str:
-    """Values as rows, indicators as columns: mean [low, high] in the indicator's unit."""
-    from sim.cli import format_estimate, unit_of
-
-    header = [param] + [f"{i} ({unit_of(i)})" if unit_of(i) else i for i in indicators]
-    rows = []
-    for value in sorted(table["value"].unique()):
-        at = table[table["value"] == value].set_index("indicator")
-        cells = [_value_text(value.item() if hasattr(value, "item") else value)]
-        cells += [format_estimate(i, *at.loc[i, ["mean", "ci_low", "ci_high"]]) for i in indicators]
-        rows.append(cells)
-    return _grid_text(header, rows)
 
 
 # ----------------------------------------------------------------------------- targets
@@ -672,9 +642,6 @@ class StaffResult:
                 )
         return pd.DataFrame(rows)
 
-    def text(self) -> str:
-        return staff_text(self)
-
 
 def _check_staff_args(targets, replications, low, high, confidence) -> tuple[list[Target], int, int]:
     parsed = [t if isinstance(t, Target) else parse_target(t) for t in targets]
@@ -779,13 +746,13 @@ def find_staffing(
         if passing - 1 >= 1:
             evaluate(passing - 1)  # the indicators one below the answer
         answer = passing
-        message = f"smallest staffing meeting every target: {_caseworkers(answer)} (levels tried: {_levels(tried)})"
+        message = f"smallest staffing meeting every target: {caseworkers_text(answer)} (levels tried: {_levels(tried)})"
         if passing == lo and lo > 1:
             below = levels[passing - 1]
             verdict = "also meet" if below.all_met else "do not meet"
             if lo - 1 == 1:
                 verdict = "also meets" if below.all_met else "does not meet"
-            notes.append(f"the answer is the lower bound {lo}; {_caseworkers(lo - 1)} {verdict} every target")
+            notes.append(f"the answer is the lower bound {lo}; {caseworkers_text(lo - 1)} {verdict} every target")
     else:
         answer = None
         missed = [str(t) for t in parsed if not levels[hi].met[str(t)]]
@@ -797,7 +764,7 @@ def find_staffing(
         for b in levels:
             if a < b and levels[a].all_met and not levels[b].all_met:
                 notes.append(
-                    f"not monotone: {_caseworkers(a)} meet every target but {_caseworkers(b)} do not; "
+                    f"not monotone: {caseworkers_text(a)} meet every target but {caseworkers_text(b)} do not; "
                     "the search assumed more caseworkers never hurt"
                 )
     result = StaffResult(
@@ -820,7 +787,7 @@ def find_staffing(
     return result
 
 
-def _caseworkers(n: int) -> str:
+def caseworkers_text(n: int) -> str:
     return f"{n} caseworker" if n == 1 else f"{n} caseworkers"
 
 
@@ -866,43 +833,8 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
     save_figure(fig, result.out / "staff.png")
 
 
-def staff_text(result: StaffResult) -> str:
-    """The answer line, then the indicators at the answer and one below (or at ``high``
-    when nothing met the targets), each target and whether it is met."""
-    from sim.cli import format_estimate, unit_of
-
-    lines = [result.message, ""]
-    if result.found:
-        shown = [n for n in (result.answer - 1, result.answer) if n in result.levels]
-    else:
-        shown = [result.high]
-    header = ["indicator", "unit", "target"] + [_caseworkers(n) for n in shown]
-    rows = []
-    targeted = list(dict.fromkeys(t.indicator for t in result.targets))
-    for indicator in targeted + [i for i in CONTEXT_INDICATORS if i not in targeted]:
-        mine = [t for t in result.targets if t.indicator == indicator]
-        cells = [indicator, unit_of(indicator), "; ".join(_target_text(t) for t in mine) or "-"]
-        for n in shown:
-            level = result.levels[n]
-            row = level.stats.loc[indicator]
-            text = format_estimate(indicator, row["mean"], row["ci_low"], row["ci_high"])
-            if mine:
-                text += "  met" if all(level.met[str(t)] for t in mine) else "  NOT met"
-            cells.append(text)
-        rows.append(cells)
-    lines.append(_grid_text(header, rows, left=3))
-    lines.append("")
-    lines.append(
-        f"met = the {result.confidence * 100:g} % interval of the mean over {result.replications} replications "
-        "lies entirely on the target's side"
-    )
-    lines.extend(f"note: {note}" for note in result.notes)
-    return "\n".join(lines)
-
-
-def _target_text(target: Target) -> str:
-    from sim.cli import format_value
-
+def target_text(target: Target) -> str:
+    """The target's operator and threshold in the indicator's display unit (``>= 90.0``)."""
     return f"{target.op} {format_value(target.indicator, target.threshold)}"
 
 
@@ -1040,8 +972,10 @@ def cmd_sweep(args) -> int:
         f"{args.param} swept over {len(values)} values; {args.replications} replications each, seed {args.seed}, "
         "common random numbers; means with 95 % intervals"
     )
+    from sim.present.text import sweep_text
+
     print()
-    print(result.text())
+    print(sweep_text(result.table, result.param, result.indicators))
     print()
     print(f"results written to {out} (sweep.csv, sweep.png)")
     return 0
@@ -1076,7 +1010,7 @@ def cmd_staff(args) -> int:
             return
         missed = [str(t) for t in targets if not result.met[str(t)]]
         verdict = "meets every target" if not missed else "misses " + ", ".join(missed)
-        print(f"{_caseworkers(level)}: {verdict}", file=sys.stderr)
+        print(f"{caseworkers_text(level)}: {verdict}", file=sys.stderr)
 
     from sim.cli import check_work
 
@@ -1102,7 +1036,9 @@ def cmd_staff(args) -> int:
         command=sys.argv,
         force=args.force,
     )
-    print(result.text())
+    from sim.present.text import staff_text
+
+    print(staff_text(result))
     print()
     print(f"results written to {out} (staff.csv, staff.json, staff.png, levels/)")
     return 0 if result.found else 1

@@ -37,23 +37,16 @@ def _figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _fmt(indicator: str, value) -> str:
-    from sim.cli import format_value
-
-    return format_value(indicator, value)
-
-
 def comparison_html(data: RunData) -> str:
     """The comparison table: per scenario the mean and 95 % interval, and paired differences."""
-    from sim.cli import unit_of
-    from sim.indicators import SUMMARY_NAMES
+    from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 
     names = data.scenarios
     if data.comparison is None:
         summary = data.replications.iloc[0]
         rows = "".join(
             f'<tr><td class="name">{html.escape(i)}</td><td>{html.escape(unit_of(i))}</td>'
-            f"<td>{html.escape(_fmt(i, float(summary[i])))}</td></tr>"
+            f"<td>{html.escape(format_value(i, float(summary[i])))}</td></tr>"
             for i in SUMMARY_NAMES
         )
         return (
@@ -64,9 +57,9 @@ def comparison_html(data: RunData) -> str:
     def cell(indicator, mean, low, high):
         if isinstance(mean, float) and math.isnan(mean):
             return "–"
-        text = _fmt(indicator, mean)
+        text = format_value(indicator, mean)
         if not (isinstance(low, float) and math.isnan(low)):
-            text += f" [{_fmt(indicator, low)}, {_fmt(indicator, high)}]"
+            text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
         return html.escape(text)
 
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)

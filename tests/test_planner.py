@@ -28,6 +28,7 @@ from sim.planner import (
     run_sweep,
     sweep_entries,
 )
+from sim.present.text import staff_text, sweep_text
 from sim.scenario import ScenarioError
 
 GRID = "2:12:1"  # caseworkers of the brute-force sweep; the small scenario itself has 4
@@ -207,7 +208,8 @@ def test_sweep_is_monotone_and_writes_its_files(sweep):
     reps = sweep.batch.replications
     assert sorted({tuple(s) for s in reps["seed"]}) == [(SEED, r) for r in range(REPLICATIONS)]
     assert "small-caseworkers-7" in set(reps["scenario"])
-    assert "staffing.caseworkers" in sweep.text() and "mean_caseload_cases" in sweep.text()
+    text = sweep_text(sweep.table, sweep.param, sweep.indicators)
+    assert "staffing.caseworkers" in text and "mean_caseload_cases" in text
 
 
 # ----------------------------------------------------------------------------- the staffing search
@@ -252,7 +254,7 @@ def test_staffing_search_agrees_with_a_full_sweep(sweep, small, tmp_path, where)
     for level in result.tried:
         ours = result.levels[level].stats.loc["mean_caseload_cases", "mean"]
         assert ours == pytest.approx(sweep.indicator("mean_caseload_cases").loc[level, "mean"], rel=1e-12)
-    text = result.text()
+    text = staff_text(result)
     assert text.splitlines()[0] == result.message
     assert f"{expected} caseworkers" in text and f"{expected - 1} caseworkers" in text and "NOT met" in text
     for name in ("staff.csv", "staff.json", "staff.png"):
@@ -274,7 +276,7 @@ def test_target_never_met_within_high(small, tmp_path):
     assert not result.found and result.answer is None
     assert max(result.tried) == 6 and not result.levels[6].all_met
     assert "no staffing" in result.message and "6" in result.message
-    assert "no staffing" in result.text().splitlines()[0]
+    assert "no staffing" in staff_text(result).splitlines()[0]
     assert (result.out / "staff.json").is_file()
 
 
