@@ -121,24 +121,24 @@ class BatchSpec:
         from sim.workload import MAX_REPLICATIONS, MAX_WORKERS, count_problem, seed_problem, years_problem
 
         if self.replications is not None and (problem := count_problem(self.replications, 1, MAX_REPLICATIONS)):
-            raise BatchError(f"--replications: {problem} (or 'auto')")
+            raise BatchError(f"replications: {problem} (or 'auto')")
         if not (isinstance(self.precision, float | int) and 0 < self.precision < 1):
-            raise BatchError(f"--precision: must be between 0 and 1, got {self.precision:g}")
+            raise BatchError(f"precision: must be between 0 and 1, got {self.precision:g}")
         if problem := count_problem(self.max_replications, 2, MAX_REPLICATIONS):
-            raise BatchError(f"--max-replications: {problem}")
+            raise BatchError(f"max_replications: {problem}")
         unknown = [i for i in self.precision_indicators if i not in SUMMARY_NAMES]
         if unknown:
-            raise BatchError(f"--indicator: unknown indicator {unknown[0]!r}")
+            raise BatchError(f"precision_indicators: unknown indicator {unknown[0]!r}")
         if problem := seed_problem(self.seed):
-            raise BatchError(f"--seed: {problem}")
+            raise BatchError(f"seed: {problem}")
         if problem := years_problem(self.years):
-            raise BatchError(f"--years: {problem}")
+            raise BatchError(f"years: {problem}")
         if problem := count_problem(self.workers, 1, MAX_WORKERS):
-            raise BatchError(f"--workers: {problem}")
+            raise BatchError(f"workers: {problem}")
         if self.backend not in ("local", "dask"):
-            raise BatchError(f"--backend: must be 'local' or 'dask', got {self.backend!r}")
+            raise BatchError(f"backend: must be 'local' or 'dask', got {self.backend!r}")
         if self.scheduler and self.backend != "dask":
-            raise BatchError("--scheduler: needs --backend dask")
+            raise BatchError("scheduler: needs backend dask")
         if self.scheduler:
             from sim.distributed import check_scheduler_address
 
@@ -148,7 +148,7 @@ class BatchSpec:
         try:
             check_workload([e.scenario for e in self.scenarios], self.years, self.most_replications, self.force)
         except WorkloadError as exc:
-            raise BatchError(str(exc)) from None
+            raise BatchError(str(exc)) from exc
 
     @property
     def most_replications(self) -> int:
@@ -668,6 +668,8 @@ def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, P
         spec.workers = spec_file.workers
     try:
         spec.check()
-    except BatchError as exc:
-        raise ScenarioError(_display(path), None, str(exc).replace("--", "")) from None
+    except BatchError as exc:  # named by the file's keys
+        label, colon, reason = str(exc).partition(": ")
+        key = {"precision_indicators": "indicators"}.get(label, label)
+        raise ScenarioError(_display(path), None, f"{key}{colon}{reason}") from None
     return spec, out

@@ -7,7 +7,6 @@ read from a sweep at run time, never copied from an earlier run.
 
 from __future__ import annotations
 
-import argparse
 import math
 import operator
 from pathlib import Path
@@ -15,12 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.cli
 from sim.batch import scenario_entry
+from sim.cli import main
 from sim.planner import (
     PlannerError,
     Target,
-    add_planner_commands,
     find_staffing,
     parameter_kind,
     parse_target,
@@ -284,19 +282,9 @@ def test_target_never_met_within_high(small, tmp_path):
 
 
 def planner_main(monkeypatch, capsys, *argv) -> tuple[int, str, str]:
-    """``sim.cli.main`` with the planner's commands (added here unless sim.cli has them)."""
-    original = sim.cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "sweep" not in sub.choices:
-            add_planner_commands(sub)
-        return parser
-
-    monkeypatch.setattr(sim.cli, "build_parser", build)
+    """``sim.cli.main`` on the planner's commands."""
     try:
-        code = sim.cli.main([str(a) for a in argv])
+        code = main([str(a) for a in argv])
     except Exception as exc:
         pytest.fail(f"main{argv} raised {type(exc).__name__}: {exc}")
     out, err = capsys.readouterr()
