@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 
 from sim import __version__
-from sim.batch import Backend, BatchError, Job, JobResult, run_job
+from sim.jobs import Backend, BatchError, Job, JobResult, run_job
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
 QUIET = logging.ERROR  # worker and scheduler log level on standard error

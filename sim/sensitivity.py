@@ -509,7 +509,8 @@ def run_morris(
     :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model. The work is
     estimated first (:mod:`sim.workload`) and refused above the limits unless ``force``."""
 
-    from sim.batch import InProcess, Job, ProcessPool, Progress
+    from sim.batch import Progress
+    from sim.jobs import InProcess, Job, ProcessPool
     from sim.scenario import load_scenario
 
     parameters = tuple(PARAMETERS if parameters is None else parameters)

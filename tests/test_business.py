@@ -312,7 +312,7 @@ def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("nothing should run")
 
-    monkeypatch.setattr("sim.batch.simulate", refuse)
+    monkeypatch.setattr("sim.jobs.simulate", refuse)
 
 
 @pytest.mark.parametrize(

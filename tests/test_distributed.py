@@ -21,9 +21,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sim.distributed
-from sim.batch import BatchError, BatchSpec, Job, run_batch, scenario_entry
+from sim.batch import BatchSpec, run_batch, scenario_entry
 from sim.cli import main
 from sim.distributed import DaskBackend, run_on_worker
+from sim.jobs import BatchError, Job
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("danish_baseline", "swedish_model")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from schema_tools import write_overrides
 
-import sim.batch
+import sim.jobs
 from sim.cli import main
 from sim.output import LOCK_NAME
 
@@ -168,7 +168,7 @@ def test_resume_runs_a_replication_whose_summary_is_corrupt_again(tmp_path, caps
 def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys, monkeypatch, study):
     files, reference = study
     out = tmp_path / "interrupted"
-    original = sim.batch.run_job
+    original = sim.jobs.run_job
     calls = []
 
     def interrupted_on_the_fourth(job, with_tables=True):
@@ -177,7 +177,7 @@ def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys
             raise KeyboardInterrupt
         return original(job, with_tables)
 
-    monkeypatch.setattr(sim.batch, "run_job", interrupted_on_the_fourth)
+    monkeypatch.setattr(sim.jobs, "run_job", interrupted_on_the_fourth)
     assert main(batch_argv(files, out)) == 130
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "nothing was written" not in line
@@ -185,7 +185,7 @@ def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys
     assert line.startswith(f"welfare-sim: interrupted; 3 of {total} replications had finished and are kept in {out}")
     head, sep, again = line.partition("; finish the batch with: welfare-sim ")
     assert sep and "--resume" in again
-    monkeypatch.setattr(sim.batch, "run_job", original)
+    monkeypatch.setattr(sim.jobs, "run_job", original)
     assert main(shlex.split(again)) == 0
     assert_same_as_reference(out, reference)
 

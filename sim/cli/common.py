@@ -49,9 +49,9 @@ def library_errors(**flags: str) -> Iterator[None]:
     """Around a command's calls of the library: an error of a batch stays one (shown as it
     is), the library's other errors of bad values become :class:`UsageError`; both name the
     command's options (``flags``: parameter name -> option) as :func:`option_text` does."""
-    from sim.batch import BatchError
     from sim.business import BusinessCaseError
     from sim.export import ExportError
+    from sim.jobs import BatchError
     from sim.sensitivity import SensitivityError
     from sim.workload import WorkloadError
 

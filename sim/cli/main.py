@@ -175,7 +175,7 @@ def check_option_limits(args) -> None:
 
 def dispatch(args) -> int:
     """Run a parsed command: bad input becomes one line on standard error and exit 2."""
-    from sim.batch import BatchError
+    from sim.jobs import BatchError
     from sim.output import OutputError, forget_outputs
     from sim.rundata import RunDataError
     from sim.scenario import ScenarioError

@@ -92,7 +92,8 @@ def _replications(value: str) -> int | None:
 
 
 def cmd_compare(args) -> int:
-    from sim.batch import BatchError, BatchSpec, scenario_entry
+    from sim.batch import BatchSpec, scenario_entry
+    from sim.jobs import BatchError
 
     check_seed(args.seed)
     check_years(args.years)
