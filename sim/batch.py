@@ -28,14 +28,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from sim import __version__, simulate
+from sim import __version__
 from sim.indicators import SUMMARY_NAMES
+from sim.jobs import Backend, BatchError, InProcess, Job, JobResult, ProcessPool
 from sim.output import (
     OutputError,
     atomic_folder,
@@ -56,10 +56,6 @@ AUTO_ROUND = 5
 DEFAULT_MAX_REPLICATIONS = 100
 DEFAULT_PRECISION = 0.05
 DEFAULT_PRECISION_INDICATORS = ("cost_total_per_year", "children_in_care_mean", "mean_caseload_cases")
-
-
-class BatchError(ValueError):
-    """A batch cannot run as asked; ``str()`` is a one-line message."""
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -121,24 +117,24 @@ class BatchSpec:
         from sim.workload import MAX_REPLICATIONS, MAX_WORKERS, count_problem, seed_problem, years_problem
 
         if self.replications is not None and (problem := count_problem(self.replications, 1, MAX_REPLICATIONS)):
-            raise BatchError(f"--replications: {problem} (or 'auto')")
+            raise BatchError(f"replications: {problem} (or 'auto')")
         if not (isinstance(self.precision, float | int) and 0 < self.precision < 1):
-            raise BatchError(f"--precision: must be between 0 and 1, got {self.precision:g}")
+            raise BatchError(f"precision: must be between 0 and 1, got {self.precision:g}")
         if problem := count_problem(self.max_replications, 2, MAX_REPLICATIONS):
-            raise BatchError(f"--max-replications: {problem}")
+            raise BatchError(f"max_replications: {problem}")
         unknown = [i for i in self.precision_indicators if i not in SUMMARY_NAMES]
         if unknown:
-            raise BatchError(f"--indicator: unknown indicator {unknown[0]!r}")
+            raise BatchError(f"precision_indicators: unknown indicator {unknown[0]!r}")
         if problem := seed_problem(self.seed):
-            raise BatchError(f"--seed: {problem}")
+            raise BatchError(f"seed: {problem}")
         if problem := years_problem(self.years):
-            raise BatchError(f"--years: {problem}")
+            raise BatchError(f"years: {problem}")
         if problem := count_problem(self.workers, 1, MAX_WORKERS):
-            raise BatchError(f"--workers: {problem}")
+            raise BatchError(f"workers: {problem}")
         if self.backend not in ("local", "dask"):
-            raise BatchError(f"--backend: must be 'local' or 'dask', got {self.backend!r}")
+            raise BatchError(f"backend: must be 'local' or 'dask', got {self.backend!r}")
         if self.scheduler and self.backend != "dask":
-            raise BatchError("--scheduler: needs --backend dask")
+            raise BatchError("scheduler: needs backend dask")
         if self.scheduler:
             from sim.distributed import check_scheduler_address
 
@@ -148,7 +144,7 @@ class BatchSpec:
         try:
             check_workload([e.scenario for e in self.scenarios], self.years, self.most_replications, self.force)
         except WorkloadError as exc:
-            raise BatchError(str(exc)) from None
+            raise BatchError(str(exc)) from exc
 
     @property
     def most_replications(self) -> int:
@@ -177,88 +173,6 @@ class BatchSpec:
 def replication_seed(seed: int, replication: int, scenario_index: int, crn: bool) -> tuple[int, ...]:
     """The ``SeedSequence`` entropy of one replication of one scenario."""
     return (seed, replication) if crn else (seed, replication, scenario_index + 1)
-
-
-# ----------------------------------------------------------------------------- jobs
-
-
-@dataclass(frozen=True)
-class Job:
-    """One replication of one scenario: all a worker needs."""
-
-    scenario_index: int
-    scenario: Scenario
-    replication: int
-    seed: tuple[int, ...]
-    years: float | None
-
-
-@dataclass
-class JobResult:
-    scenario_index: int
-    replication: int
-    summary: dict[str, float]
-    tables: dict[str, pd.DataFrame]
-    seconds: float
-
-
-def run_job(job: Job, with_tables: bool = True) -> JobResult:
-    """Run one replication (in whatever process or machine the backend chose)."""
-    started = time.perf_counter()
-    result = simulate(job.scenario, seed=list(job.seed), years=job.years)
-    return JobResult(
-        job.scenario_index,
-        job.replication,
-        {k: float(v) for k, v in result.summary.items()},
-        result.tables() if with_tables else {},
-        time.perf_counter() - started,
-    )
-
-
-# ----------------------------------------------------------------------------- backends
-
-
-class Backend:
-    """Runs jobs and hands each result back as it finishes."""
-
-    def run(self, jobs: list[Job], done: Callable[[JobResult], None], with_tables: bool) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class InProcess(Backend):
-    def run(self, jobs, done, with_tables):
-        for job in jobs:
-            done(run_job(job, with_tables))
-
-
-class ProcessPool(Backend):
-    """A local pool of worker processes."""
-
-    def __init__(self, workers: int):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fork starts fast and needs no importable __main__; the workers only simulate.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
-
-    def run(self, jobs, done, with_tables):
-        from concurrent.futures import as_completed
-
-        futures = [self.pool.submit(run_job, job, with_tables) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                done(future.result())
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def make_backend(spec: BatchSpec, jobs: int | None = None) -> Backend:
@@ -668,6 +582,8 @@ def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, P
         spec.workers = spec_file.workers
     try:
         spec.check()
-    except BatchError as exc:
-        raise ScenarioError(_display(path), None, str(exc).replace("--", "")) from None
+    except BatchError as exc:  # named by the file's keys
+        label, colon, reason = str(exc).partition(": ")
+        key = {"precision_indicators": "indicators"}.get(label, label)
+        raise ScenarioError(_display(path), None, f"{key}{colon}{reason}") from None
     return spec, out

@@ -52,18 +52,14 @@ confidence interval for the payback year in the strict sense.
 Files written into the batch folder, beside the batch's own: ``business_case.csv`` (year,
 component, mean, ci_low, ci_high; DKK), ``business_case.json`` (the payback, the sign
 convention and the parameters of the case) and ``business_case.png`` (the figure).
-:func:`business_case_html` gives the report section of such a folder.
+:func:`sim.report.business_case_html` gives the report section of such a folder.
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
 import datetime as dt
-import html
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -345,7 +341,7 @@ def run_business_case(
 
     entries = [e if isinstance(e, ScenarioEntry) else scenario_entry(e) for e in (baseline_entry, new_entry)]
     if replications < 2:
-        raise BusinessCaseError(f"--replications: must be >= 2 for confidence intervals, got {replications}")
+        raise BusinessCaseError(f"replications: must be >= 2 for confidence intervals, got {replications}")
     spec = BatchSpec(scenarios=entries, replications=replications, seed=seed, years=float(years), crn=True, force=force)
     if workers is not None:
         spec.workers = workers
@@ -397,7 +393,8 @@ def load_business_case(folder: str | Path) -> tuple[pd.DataFrame, dict] | None:
 # ----------------------------------------------------------------------------- presentation
 
 
-def _wide(table: pd.DataFrame, column: str) -> pd.DataFrame:
+def wide_table(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One column of the business case's table as years x components."""
     return table.pivot(index="year", columns="component", values=column).reindex(columns=list(COMPONENTS))
 
 
@@ -408,13 +405,15 @@ def _m(value: float) -> str:
     return "0.00" if text == "-0.00" else text
 
 
-def _cell(mean: float, low: float, high: float) -> str:
+def interval_text(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]`` in million DKK (the mean alone without an interval)."""
     if isinstance(low, float) and math.isnan(low):
         return _m(mean)
     return f"{_m(mean)} [{_m(low)}, {_m(high)}]"
 
 
-def _payback_line(info: dict) -> str:
+def payback_text(info: dict) -> str:
+    """The payback line: of the mean, its 95 % band, and how many replications pay back."""
     p = info["payback"]
     share = p.get("share_paying_back")
     share_text = "" if share is None else f" ({100 * share:.0f} %)"
@@ -430,17 +429,19 @@ def _payback_line(info: dict) -> str:
     )
 
 
-def _year_label(year: int, horizon: float) -> str:
+def year_label(year: int, horizon: float) -> str:
+    """The year's label, starred when the horizon ends within it."""
     return f"{year}*" if horizon < year - 1e-9 else str(year)
 
 
 def business_case_text(table: pd.DataFrame, info: dict) -> str:
     """The printed business case: one row per year, every component as mean [95 % interval]
     in million DKK, then the payback line."""
-    mean, low, high = _wide(table, "mean"), _wide(table, "ci_low"), _wide(table, "ci_high")
+    mean, low, high = wide_table(table, "mean"), wide_table(table, "ci_low"), wide_table(table, "ci_high")
     header = ["year", *(SHORT_LABELS[c] for c in COMPONENTS)]
     rows = [
-        [_year_label(int(y), info["years"])] + [_cell(mean.at[y, c], low.at[y, c], high.at[y, c]) for c in COMPONENTS]
+        [year_label(int(y), info["years"])]
+        + [interval_text(mean.at[y, c], low.at[y, c], high.at[y, c]) for c in COMPONENTS]
         for y in mean.index
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -456,7 +457,7 @@ def business_case_text(table: pd.DataFrame, info: dict) -> str:
             "",
             *lines,
             "",
-            _payback_line(info),
+            payback_text(info),
         ]
     )
 
@@ -467,9 +468,9 @@ def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
     from sim.plots import ResultFigure
 
     mean, low, high = (
-        _wide(table, "mean") / MILLION,
-        _wide(table, "ci_low") / MILLION,
-        _wide(table, "ci_high") / MILLION,
+        wide_table(table, "mean") / MILLION,
+        wide_table(table, "ci_low") / MILLION,
+        wide_table(table, "ci_high") / MILLION,
     )
     years = mean.index.to_numpy(dtype=float)
     fig = ResultFigure(figsize=(11.0, 6.0), layout="constrained")
@@ -520,7 +521,7 @@ def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
     top, bottom_ = float(extremes.max()), float(extremes.min())
     pad = 0.08 * (top - bottom_) if top > bottom_ else 1.0
     ax.set_ylim(bottom_ - pad, top + pad)
-    ax.set_xticks(years, labels=[_year_label(int(y), info["years"]) for y in years])
+    ax.set_xticks(years, labels=[year_label(int(y), info["years"]) for y in years])
     ax.set_xlabel("measured year" + (" (* = part of a year)" if info["years"] < years.max() - 1e-9 else ""))
     ax.set_ylabel("million DKK (NEW - BASELINE)")
     ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
@@ -536,168 +537,12 @@ def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
     return fig
 
 
-def business_case_html(folder: str | Path) -> str | None:
-    """The report section of the business case in ``folder`` (heading, figure as an
-    embedded PNG, yearly table with 95 % intervals, payback), or ``None`` if the folder
-    holds no business case."""
-    loaded = load_business_case(folder)
-    if loaded is None:
-        return None
-    table, info = loaded
-    fig = plot_business_case(table, info)
-    encoded = base64.b64encode(_png(fig)).decode("ascii")
-    title = f"Business case: {info['new']} against {info['baseline']}"
-    mean, low, high = _wide(table, "mean"), _wide(table, "ci_low"), _wide(table, "ci_high")
-    head = "".join(f'<th title="{html.escape(LABELS[c])}">{html.escape(SHORT_LABELS[c])}</th>' for c in COMPONENTS)
-    nowrap = ' style="white-space: nowrap"'
-    rows = "".join(
-        f'<tr><td class="name">{html.escape(_year_label(int(y), info["years"]))}</td>'
-        + "".join(
-            f"<td{nowrap}>{html.escape(_cell(mean.at[y, c], low.at[y, c], high.at[y, c]))}</td>" for c in COMPONENTS
-        )
-        + "</tr>"
-        for y in mean.index
-    )
-    parts = "; ".join(f"{SHORT_LABELS[c]}: {LABELS[c]}" for c in PARTS)
-    return (
-        '<h2 id="business-case">Business case</h2>\n'
-        f"<p class='meta'>{html.escape(info['new'])} against {html.escape(info['baseline'])} over "
-        f"{info['years']:g} measured years, {info['replications']} replications with common random numbers. "
-        "Million DKK per year, NEW − BASELINE, paired replication by replication: positive is an extra cost "
-        "of NEW, negative a saving; means with 95 % confidence intervals. Columns: "
-        f"{html.escape(parts)}; net: their sum; cumulative net: the running sum of the net.</p>\n"
-        f'<figure id="fig-business-case"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{html.escape(title)}</figcaption></figure>\n"
-        f'<table><tr><th class="name">year</th>{head}</tr>{rows}</table>\n'
-        f"<p><strong>{html.escape(_payback_line(info)[:1].upper() + _payback_line(info)[1:])}</strong></p>\n"
-        f"<p class='meta'>Payback rule: {html.escape(info.get('payback_rule', PAYBACK_RULE))}.</p>\n"
-    )
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def add_business_command(subparsers):
-    """Add the ``business-case`` subcommand to an ``argparse`` subparsers object; returns its parser."""
-    p = subparsers.add_parser(
-        "business-case",
-        help="the business case of moving from BASELINE to NEW: yearly costs, savings and payback",
-        description="Run BASELINE and NEW with common random numbers and report per measured year the extra "
-        "staff cost, the implementation cost, the change in intervention and placement spending, the net and "
-        "the cumulative net (NEW - BASELINE, million DKK, 95 % intervals), and the payback year. Writes "
-        "business_case.csv, business_case.json and business_case.png beside the batch's files.",
-    )
-    p.add_argument("baseline", metavar="BASELINE", help="scenario file, or the name of a shipped scenario")
-    p.add_argument("new", metavar="NEW", help="scenario file, or the name of a shipped scenario")
-    p.add_argument(
-        "--years",
-        type=float,
-        default=DEFAULT_YEARS,
-        metavar="Y",
-        help=f"measured years: the horizon of the case (default {DEFAULT_YEARS:g})",
-    )
-    p.add_argument(
-        "--replications",
-        type=int,
-        default=DEFAULT_REPLICATIONS,
-        metavar="N",
-        help=f"replications per scenario (default {DEFAULT_REPLICATIONS}; at least 2)",
-    )
-    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="K",
-        help="worker processes (default: one per core; 1 = in-process)",
-    )
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/business-case-<timestamp>/)")
-    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
-    p.add_argument("--no-report", action="store_true", help="do not write report.html into the folder")
-    from sim.cli import add_force_option
-
-    add_force_option(p)
-    p.set_defaults(func=cmd_business_case)
-    return p
-
-
-def _check_args(args) -> None:
-    from sim.cli import UsageError, check_count, check_seed, check_workers, check_years
-    from sim.workload import MAX_REPLICATIONS
-
-    check_years(args.years)
-    if args.replications < 2:
-        raise UsageError(f"--replications: must be >= 2 for confidence intervals, got {args.replications}")
-    check_count(args.replications, "--replications", 2, MAX_REPLICATIONS)
-    check_seed(args.seed)
-    check_workers(args.workers)
-
-
-def cmd_business_case(args) -> int:
-    """The ``business-case`` command: check, run the batch, write and print the case."""
-    from sim.batch import scenario_entry
-    from sim.cli import UsageError
-    from sim.output import check_destination
-
-    _check_args(args)
-    baseline, new = scenario_entry(args.baseline), scenario_entry(args.new)
-    if baseline.name == new.name:
-        raise UsageError(f"NEW: both scenarios are named {new.name!r}; compare two different scenarios")
-    out = Path(args.out) if args.out else default_out()
-    check_destination(out)  # before the run, not after it
-    from sim.cli import check_work
-
-    check_work([baseline.scenario, new.scenario], args.years, args.replications, args.force)
-    if not args.quiet:
-        print(
-            f"business case {new.name} against {baseline.name}: {args.replications} replications x "
-            f"{args.years:g} years, seed {args.seed}, common random numbers -> {out}",
-            file=sys.stderr,
-        )
-    try:
-        case = run_business_case(
-            baseline,
-            new,
-            years=args.years,
-            replications=args.replications,
-            seed=args.seed,
-            workers=args.workers,
-            out=out,
-            progress=sys.stderr.isatty() and not args.quiet,
-            command=sys.argv,
-            force=args.force,
-        )
-    except BusinessCaseError as exc:
-        raise UsageError(str(exc)) from None
-    print(case.text())
-    print()
-    print(f"results written to {out} ({CSV_NAME}, {JSON_NAME}, {PNG_NAME})")
-    if not args.no_report:
-        from sim.report import report_summary, write_report
-
-        print(report_summary(write_report(out)))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``welfare-sim business-case ...`` on its own, with the error handling of
-    :func:`sim.cli.main` (for use and tests before the command is wired into ``sim.cli``)."""
-    from sim.cli import dispatch
-
-    parser = argparse.ArgumentParser(prog="welfare-sim")
-    add_business_command(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    return dispatch(parser.parse_args(argv))
-
-
 __all__ = [
     "BusinessCase",
     "BusinessCaseError",
     "Payback",
-    "add_business_command",
     "business_case_from_costs",
-    "business_case_html",
     "business_case_text",
-    "cmd_business_case",
     "load_business_case",
     "payback_year",
     "plot_business_case",

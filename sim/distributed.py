@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 
 from sim import __version__
-from sim.batch import Backend, BatchError, Job, JobResult, run_job
+from sim.jobs import Backend, BatchError, Job, JobResult, run_job
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
 QUIET = logging.ERROR  # worker and scheduler log level on standard error
@@ -43,13 +43,13 @@ def _import_distributed():
     try:
         import distributed
     except ImportError:
-        raise BatchError('--backend dask: needs the dask extra: pip install ".[dask]"') from None
+        raise BatchError('backend dask: needs the dask extra: pip install ".[dask]"') from None
     return distributed
 
 
 def _bad_address(address: str, exc: Exception) -> BatchError:
     reason = " ".join(str(exc).split())
-    return BatchError(f"--scheduler: {address!r} is not a Dask scheduler address (tcp://HOST:PORT): {reason}")
+    return BatchError(f"scheduler: {address!r} is not a Dask scheduler address (tcp://HOST:PORT): {reason}")
 
 
 _ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})")
@@ -62,7 +62,7 @@ def check_scheduler_address(address: str) -> None:
     if match is None or not 1 <= int(match.group(3)) <= 65535:
         shown = address if isinstance(address, str) and len(address) <= 80 else f"{str(address)[:77]}..."
         raise BatchError(
-            f"--scheduler: {shown!r} is not a Dask scheduler address (tcp://HOST:PORT, the port written out)"
+            f"scheduler: {shown!r} is not a Dask scheduler address (tcp://HOST:PORT, the port written out)"
         )
 
 
@@ -87,7 +87,7 @@ def run_on_worker(job: Job, with_tables: bool, version: str) -> JobResult:
     """Run one job on a Dask worker, which must have the client's welfare-sim version."""
     if version != __version__:
         raise BatchError(
-            f"--backend dask: a worker has welfare-sim {__version__} and this client {version}; "
+            f"backend dask: a worker has welfare-sim {__version__} and this client {version}; "
             "install the same version everywhere"
         )
     return run_job(job, with_tables)
@@ -121,7 +121,7 @@ class DaskBackend(Backend):
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 raise BatchError(
-                    f"--scheduler: cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT:g} s"
+                    f"scheduler: cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT:g} s"
                     " (is it running, and is the address tcp://HOST:PORT?)"
                 ) from exc
             except ValueError as exc:

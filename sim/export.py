@@ -145,11 +145,11 @@ def event_log(
 
     Raises :class:`ExportError` for an unknown scenario, a replication that is not in
     every selected scenario, or a bad ``start``; ``sim.rundata.RunDataError`` when the
-    folder has no events table (a batch run with ``--no-tables``).
+    folder has no events table (a batch run without tables).
     """
     origin = _start_timestamp(start)
     if scenario is not None and scenario not in data.scenarios:
-        raise ExportError(f"--scenario: {scenario!r} is not in {data.folder} (it has {', '.join(data.scenarios)})")
+        raise ExportError(f"scenario: {scenario!r} is not in {data.folder} (it has {', '.join(data.scenarios)})")
     scenarios = data.scenarios if scenario is None else [scenario]
     if replication is not None:
         for name in scenarios:
@@ -161,7 +161,7 @@ def event_log(
                     listed = f"{have[0]}-{have[-1]}"
                 else:
                     listed = ", ".join(map(str, have))
-                raise ExportError(f"--replication: {name!r} has no replication {replication} (it has {listed})")
+                raise ExportError(f"replication: {name!r} has no replication {replication} (it has {listed})")
     tables = data.table("events")
     frames = []
     for order, name in enumerate(scenarios):
@@ -382,10 +382,10 @@ def write_log(log: pd.DataFrame, path: str | Path, fmt: str) -> None:
     elif fmt == "csv":
         write_csv(log, path)
     else:
-        raise ExportError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ExportError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-# ----------------------------------------------------------------------------- command
+# ----------------------------------------------------------------------------- file names
 
 
 def _safe(text: str) -> str:
@@ -400,59 +400,3 @@ def default_path(folder: Path, fmt: str, scenario: str | None = None, replicatio
     if replication is not None:
         stem += f"-r{replication}"
     return Path(folder) / f"{stem}.{fmt}"
-
-
-def add_export_command(subparsers):
-    """Add the ``export`` subcommand to an ``argparse`` subparsers object; returns its parser."""
-    p = subparsers.add_parser(
-        "export",
-        help="write a results folder's event log for process mining (XES or CSV)",
-        description="Write the event log of a run or batch folder for process-mining tools (pm4py, ProM, Disco, "
-        "Celonis): one event per row with case id, activity, timestamp and resource. A case is one child's case "
-        "in one scenario and replication. Changes of the child's latent need are left out unless --include-need.",
-    )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by run, compare or batch")
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="xes or csv (default: from the --out file's suffix, else xes)",
-    )
-    p.add_argument("--scenario", metavar="NAME", help="only this scenario (default: all)")
-    p.add_argument("--replication", type=int, metavar="R", help="only this replication (default: all)")
-    p.add_argument("--include-need", action="store_true", help="include need_up/need_down (changes of the latent need)")
-    p.add_argument(
-        "--start",
-        default=DEFAULT_START,
-        metavar="DATE",
-        help=f"the date measurement began, for the timestamps (UTC; default {DEFAULT_START})",
-    )
-    p.add_argument("--out", metavar="FILE", help="output file (default: RUN_DIR/eventlog[-NAME][-rR].xes or .csv)")
-    p.set_defaults(func=cmd_export)
-    return p
-
-
-def cmd_export(args) -> int:
-    """Write the event log of ``args.run_dir``; bad input raises ``sim.cli.UsageError``."""
-    from sim.cli import UsageError
-    from sim.rundata import RunDataError, load_run
-
-    fmt = args.format
-    if fmt is None:
-        suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
-        fmt = suffix if suffix in FORMATS else "xes"
-    try:
-        data = load_run(args.run_dir)
-        log = event_log(data, args.scenario, args.replication, args.start, args.include_need)
-    except (RunDataError, ExportError) as exc:
-        raise UsageError(str(exc)) from None
-    path = Path(args.out) if args.out else default_path(data.folder, fmt, args.scenario, args.replication)
-    write_log(log, path, fmt)
-    cases = log[CASE].nunique()
-    scenarios = log["scenario"].nunique()
-    runs = log[["scenario", "replication"]].drop_duplicates().shape[0]
-    print(
-        f"{cases:,} cases, {len(log):,} events ({runs} replication(s) of {scenarios} scenario(s)"
-        f"{', with need changes' if args.include_need else ''}) written to {path}"
-    )
-    return 0

@@ -53,6 +53,45 @@ SUMMARY_NAMES: tuple[str, ...] = (
 """The indicators every summary carries, by these exact names (more may follow)."""
 
 
+def unit_of(indicator: str) -> str:
+    """The unit an indicator's name implies, as it is shown (shares in per cent, costs in
+    million DKK a year)."""
+    if "_share" in indicator:
+        return "%"
+    if indicator.startswith("cost_"):
+        return "M DKK/yr"
+    if "_days" in indicator:
+        return "days"
+    if indicator.endswith("_per_1000_children_per_year"):
+        return "per 1,000/yr"
+    if indicator.endswith("_per_1000"):
+        return "per 1,000"
+    if indicator.endswith("_per_year"):
+        return "per year"
+    if "caseload_points" in indicator:
+        return "points"
+    if "caseload" in indicator:
+        return "cases"
+    if indicator.startswith("children_") or indicator.startswith("waiting_list"):
+        return "children" if indicator.startswith("children_") else "cases"
+    return ""
+
+
+def format_value(indicator: str, value: float) -> str:
+    """``value`` in the unit of :func:`unit_of` (a share as per cent, a cost in million DKK),
+    rounded for reading; ``-`` for no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    unit = unit_of(indicator)
+    if unit == "%":
+        return f"{100 * value:.1f}"
+    if unit == "M DKK/yr":
+        return f"{value / 1e6:.1f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
 def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> pd.DataFrame:
     """The Kaplan-Meier survival curve: columns ``time``, ``at_risk``, ``events``, ``survival``.
 

@@ -37,7 +37,6 @@ import json
 import math
 import operator
 import re
-import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.indicators import SUMMARY_NAMES
+from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 from sim.output import check_destination
 from sim.scenario import Scenario, ScenarioError
 
@@ -210,7 +209,7 @@ def parameter_label(param: str) -> str:
     return f"{param} ({match.group(1)})"
 
 
-def _value_text(value: int | float) -> str:
+def value_text(value: int | float) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
 
 
@@ -222,7 +221,7 @@ def safe_name(text: str) -> str:
 
 def sweep_name(entry_name: str, param: str, value: int | float) -> str:
     """The name of the scenario of one value: ``<scenario>-<leaf>-<value>``."""
-    return safe_name(f"{entry_name}-{param.rsplit('.', 1)[-1]}-{_value_text(value)}")
+    return safe_name(f"{entry_name}-{param.rsplit('.', 1)[-1]}-{value_text(value)}")
 
 
 def sweep_entries(entry: ScenarioEntry, param: str, values: Sequence[int | float]) -> list[ScenarioEntry]:
@@ -343,9 +342,6 @@ class SweepResult:
         part = self.table[self.table["indicator"] == name]
         return part.set_index("value")[["n", "mean", "ci_low", "ci_high"]]
 
-    def text(self) -> str:
-        return sweep_text(self.table, self.param, self.indicators)
-
 
 def sweep_table(batch: BatchResult, param: str, entries: list[ScenarioEntry], values: list, confidence=CONFIDENCE):
     """The long table of a sweep: parameter, value, scenario, indicator, n, mean, ci_low, ci_high."""
@@ -442,8 +438,6 @@ def _sweep_title(scenario: str, param: str, replications: int, seed: int) -> str
 
 
 def _scale(indicator: str) -> float:
-    from sim.cli import unit_of
-
     unit = unit_of(indicator)
     return 100.0 if unit == "%" else 1e-6 if unit == "M DKK/yr" else 1.0
 
@@ -461,7 +455,6 @@ def plot_sweep(
     lines, ``mark`` (an answer) as a dotted vertical line. Built without pyplot."""
     from matplotlib.ticker import MaxNLocator
 
-    from sim.cli import unit_of
     from sim.plots import SCENARIO_PALETTE, ResultFigure
 
     whole = all(float(v).is_integer() for v in table["value"])
@@ -497,7 +490,7 @@ def plot_sweep(
                     color="#D55E00",
                     linestyle="--",
                     linewidth=1.2,
-                    label=f"target {_target_text(target)}" + (f" {unit}" if unit else ""),
+                    label=f"target {target_text(target)}" + (f" {unit}" if unit else ""),
                 )
         if mark is not None:
             ax.axvline(mark, color="0.3", linestyle=":", linewidth=1.2, label=f"answer: {mark:g}")
@@ -511,30 +504,6 @@ def plot_sweep(
     if title:
         fig.suptitle(title)
     return fig
-
-
-def _grid_text(header: list[str], rows: list[list[str]], left: int = 1) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def sweep_text(table: pd.DataFrame, param: str, indicators: Sequence[str]) -> str:
-    """Values as rows, indicators as columns: mean [low, high] in the indicator's unit."""
-    from sim.cli import format_estimate, unit_of
-
-    header = [param] + [f"{i} ({unit_of(i)})" if unit_of(i) else i for i in indicators]
-    rows = []
-    for value in sorted(table["value"].unique()):
-        at = table[table["value"] == value].set_index("indicator")
-        cells = [_value_text(value.item() if hasattr(value, "item") else value)]
-        cells += [format_estimate(i, *at.loc[i, ["mean", "ci_low", "ci_high"]]) for i in indicators]
-        rows.append(cells)
-    return _grid_text(header, rows)
 
 
 # ----------------------------------------------------------------------------- targets
@@ -672,9 +641,6 @@ class StaffResult:
                 )
         return pd.DataFrame(rows)
 
-    def text(self) -> str:
-        return staff_text(self)
-
 
 def _check_staff_args(targets, replications, low, high, confidence) -> tuple[list[Target], int, int]:
     parsed = [t if isinstance(t, Target) else parse_target(t) for t in targets]
@@ -779,13 +745,13 @@ def find_staffing(
         if passing - 1 >= 1:
             evaluate(passing - 1)  # the indicators one below the answer
         answer = passing
-        message = f"smallest staffing meeting every target: {_caseworkers(answer)} (levels tried: {_levels(tried)})"
+        message = f"smallest staffing meeting every target: {caseworkers_text(answer)} (levels tried: {_levels(tried)})"
         if passing == lo and lo > 1:
             below = levels[passing - 1]
             verdict = "also meet" if below.all_met else "do not meet"
             if lo - 1 == 1:
                 verdict = "also meets" if below.all_met else "does not meet"
-            notes.append(f"the answer is the lower bound {lo}; {_caseworkers(lo - 1)} {verdict} every target")
+            notes.append(f"the answer is the lower bound {lo}; {caseworkers_text(lo - 1)} {verdict} every target")
     else:
         answer = None
         missed = [str(t) for t in parsed if not levels[hi].met[str(t)]]
@@ -797,7 +763,7 @@ def find_staffing(
         for b in levels:
             if a < b and levels[a].all_met and not levels[b].all_met:
                 notes.append(
-                    f"not monotone: {_caseworkers(a)} meet every target but {_caseworkers(b)} do not; "
+                    f"not monotone: {caseworkers_text(a)} meet every target but {caseworkers_text(b)} do not; "
                     "the search assumed more caseworkers never hurt"
                 )
     result = StaffResult(
@@ -820,7 +786,7 @@ def find_staffing(
     return result
 
 
-def _caseworkers(n: int) -> str:
+def caseworkers_text(n: int) -> str:
     return f"{n} caseworker" if n == 1 else f"{n} caseworkers"
 
 
@@ -866,243 +832,6 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
     save_figure(fig, result.out / "staff.png")
 
 
-def staff_text(result: StaffResult) -> str:
-    """The answer line, then the indicators at the answer and one below (or at ``high``
-    when nothing met the targets), each target and whether it is met."""
-    from sim.cli import format_estimate, unit_of
-
-    lines = [result.message, ""]
-    if result.found:
-        shown = [n for n in (result.answer - 1, result.answer) if n in result.levels]
-    else:
-        shown = [result.high]
-    header = ["indicator", "unit", "target"] + [_caseworkers(n) for n in shown]
-    rows = []
-    targeted = list(dict.fromkeys(t.indicator for t in result.targets))
-    for indicator in targeted + [i for i in CONTEXT_INDICATORS if i not in targeted]:
-        mine = [t for t in result.targets if t.indicator == indicator]
-        cells = [indicator, unit_of(indicator), "; ".join(_target_text(t) for t in mine) or "-"]
-        for n in shown:
-            level = result.levels[n]
-            row = level.stats.loc[indicator]
-            text = format_estimate(indicator, row["mean"], row["ci_low"], row["ci_high"])
-            if mine:
-                text += "  met" if all(level.met[str(t)] for t in mine) else "  NOT met"
-            cells.append(text)
-        rows.append(cells)
-    lines.append(_grid_text(header, rows, left=3))
-    lines.append("")
-    lines.append(
-        f"met = the {result.confidence * 100:g} % interval of the mean over {result.replications} replications "
-        "lies entirely on the target's side"
-    )
-    lines.extend(f"note: {note}" for note in result.notes)
-    return "\n".join(lines)
-
-
-def _target_text(target: Target) -> str:
-    from sim.cli import format_value
-
+def target_text(target: Target) -> str:
+    """The target's operator and threshold in the indicator's display unit (``>= 90.0``)."""
     return f"{target.op} {format_value(target.indicator, target.threshold)}"
-
-
-# ----------------------------------------------------------------------------- the commands
-
-
-def add_planner_commands(subparsers) -> None:
-    """Add the ``sweep`` and ``staff`` subcommands to an ``argparse`` subparsers object."""
-    p = subparsers.add_parser(
-        "sweep",
-        help="run a scenario at every value of one parameter and plot the indicators against it",
-        description="Run SCENARIO at every value of one numeric parameter (a dotted path) as one batch with "
-        "common random numbers; print each indicator's mean with its 95 % interval per value, and write "
-        "sweep.csv, sweep.png and the batch's files.",
-    )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
-    p.add_argument("--param", required=True, metavar="P", help="dotted parameter path, e.g. staffing.caseworkers")
-    p.add_argument(
-        "--values", required=True, metavar="V", help="start:stop:step (stop included on the grid) or a list a,b,c"
-    )
-    p.add_argument(
-        "--indicator",
-        dest="indicators",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help=f"indicator to print and plot (repeatable; default: {', '.join(DEFAULT_SWEEP_INDICATORS)})",
-    )
-    _common_options(p)
-    p.add_argument("--tables", action="store_true", help="also write every replication's tables (large)")
-    p.set_defaults(func=cmd_sweep)
-
-    p = subparsers.add_parser(
-        "staff",
-        help="find the smallest number of caseworkers meeting every target",
-        description="Find the smallest number of caseworkers at which every --target is met with 95 % "
-        "confidence (the interval of the mean lies on the target's side), by doubling and bisection "
-        "(assumes more caseworkers never hurt). Prints the answer and the indicators there and one below.",
-    )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
-    p.add_argument(
-        "--target",
-        dest="targets",
-        action="append",
-        required=True,
-        metavar="T",
-        help='e.g. "followup_on_time_share>=0.9" or "mean_caseload_cases<=25" (repeatable; all must be met)',
-    )
-    _common_options(p)
-    p.add_argument("--low", type=int, default=None, metavar="N", help=f"fewest caseworkers (default {STAFF_LOW})")
-    p.add_argument("--high", type=int, default=None, metavar="N", help=f"most caseworkers (default {STAFF_HIGH})")
-    p.set_defaults(func=cmd_staff)
-
-
-def _common_options(p) -> None:
-    p.add_argument(
-        "--replications",
-        type=int,
-        default=DEFAULT_REPLICATIONS,
-        metavar="N",
-        help=f"replications per value (default {DEFAULT_REPLICATIONS})",
-    )
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same results")
-    p.add_argument("--years", type=float, default=None, help="measured years (default: the scenario's run.years)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/<command>-<scenario>-<timestamp>/)")
-    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
-    from sim.cli import add_force_option
-
-    add_force_option(p)
-
-
-def _check_common(args, least_replications: int) -> None:
-    from sim.cli import UsageError, check_count, check_seed, check_workers, check_years
-    from sim.workload import MAX_REPLICATIONS
-
-    if args.replications < least_replications:
-        raise UsageError(f"--replications: must be >= {least_replications}, got {args.replications}")
-    check_count(args.replications, "--replications", least_replications, MAX_REPLICATIONS)
-    check_seed(args.seed)
-    check_years(args.years)
-    check_workers(args.workers)
-
-
-def cmd_sweep(args) -> int:
-    """The ``sweep`` command."""
-    from sim.cli import UsageError
-
-    _check_common(args, 1)
-    try:
-        values = parse_values(args.values)
-    except ValueError as exc:
-        raise UsageError(f"--values: {exc}") from None
-    try:
-        indicators = check_indicators(args.indicators)
-    except PlannerError as exc:
-        raise UsageError(f"--indicator: {exc}") from None
-    entry = _entry(args.scenario)
-    try:
-        entries = sweep_entries(entry, args.param, values)  # every value checked before anything runs
-    except PlannerError as exc:
-        raise UsageError(f"--param: {exc}") from None
-    except ScenarioError as exc:  # an unknown path, or a value the parameter cannot take
-        option = "--param" if exc.message.startswith("unknown parameter") else "--values"
-        raise UsageError(f"{option}: {exc.field}: {exc.message}") from None
-    leaf = args.param.rsplit(".", 1)[-1]
-    out = Path(args.out) if args.out else Path("outputs") / f"sweep-{safe_name(entry.name)}-{leaf}-{_timestamp()}"
-    check_destination(out)
-    from sim.cli import check_work
-
-    check_work([e.scenario for e in entries], args.years, args.replications, args.force)
-    if not args.quiet:
-        print(
-            f"{entry.name}: {args.param} at {len(entries)} values x {args.replications} replications, "
-            f"seed {args.seed}, common random numbers -> {out}",
-            file=sys.stderr,
-        )
-    result = run_sweep(
-        entry,
-        args.param,
-        values,
-        replications=args.replications,
-        seed=args.seed,
-        years=args.years,
-        workers=args.workers,
-        out=out,
-        indicators=indicators,
-        progress=sys.stderr.isatty() and not args.quiet,
-        write_tables=args.tables,
-        command=sys.argv,
-        force=args.force,
-    )
-    print(f"{entry.name}: {entry.scenario.title}")
-    print(
-        f"{args.param} swept over {len(values)} values; {args.replications} replications each, seed {args.seed}, "
-        "common random numbers; means with 95 % intervals"
-    )
-    print()
-    print(result.text())
-    print()
-    print(f"results written to {out} (sweep.csv, sweep.png)")
-    return 0
-
-
-def cmd_staff(args) -> int:
-    """The ``staff`` command: exit status 0 with an answer, 1 when no staffing up to
-    ``--high`` meets every target."""
-    from sim.cli import UsageError
-
-    _check_common(args, 2)
-    targets = []
-    for text in args.targets:
-        try:
-            targets.append(parse_target(text))
-        except ValueError as exc:
-            raise UsageError(f"--target: {exc}") from None
-    if args.low is not None and args.low < 1:
-        raise UsageError(f"--low: must be >= 1, got {args.low}")
-    from sim.cli import check_count
-
-    check_count(args.low, "--low", 1, STAFF_MAX)
-    check_count(args.high, "--high", 1, STAFF_MAX)
-    if args.high is not None and args.high < (args.low or STAFF_LOW):
-        raise UsageError(f"--high: must be >= --low ({args.low or STAFF_LOW}), got {args.high}")
-    entry = _entry(args.scenario)
-    out = Path(args.out) if args.out else Path("outputs") / f"staff-{safe_name(entry.name)}-{_timestamp()}"
-    check_destination(out)
-
-    def report(level: int, result: LevelResult) -> None:
-        if args.quiet:
-            return
-        missed = [str(t) for t in targets if not result.met[str(t)]]
-        verdict = "meets every target" if not missed else "misses " + ", ".join(missed)
-        print(f"{_caseworkers(level)}: {verdict}", file=sys.stderr)
-
-    from sim.cli import check_work
-
-    highest = entry.scenario.with_overrides(**{STAFF_PARAM: args.high or STAFF_HIGH})
-    check_work([highest], args.years, args.replications, args.force)
-    if not args.quiet:
-        print(
-            f"{entry.name}: searching {args.low or STAFF_LOW}..{args.high or STAFF_HIGH} caseworkers, "
-            f"{args.replications} replications per level, seed {args.seed} -> {out}",
-            file=sys.stderr,
-        )
-    result = find_staffing(
-        entry,
-        targets,
-        replications=args.replications,
-        seed=args.seed,
-        years=args.years,
-        workers=args.workers,
-        low=args.low,
-        high=args.high,
-        out=out,
-        report=report,
-        command=sys.argv,
-        force=args.force,
-    )
-    print(result.text())
-    print()
-    print(f"results written to {out} (staff.csv, staff.json, staff.png, levels/)")
-    return 0 if result.found else 1

@@ -2,8 +2,9 @@
 
 ``welfare-sim report RUN_DIR`` writes ``RUN_DIR/report.html`` with the comparison table,
 every figure of :mod:`sim.plots` (PNG, embedded as data URIs: the page needs no network),
-the scenarios' parameters side by side with their differences highlighted, and the
-manifest. Everything comes from the saved folder; nothing is run again.
+the scenarios' parameters side by side with their differences highlighted, the business
+case if the folder holds one (:mod:`sim.business`), and the manifest. Everything comes
+from the saved folder; nothing is run again.
 """
 
 from __future__ import annotations
@@ -37,23 +38,16 @@ def _figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _fmt(indicator: str, value) -> str:
-    from sim.cli import format_value
-
-    return format_value(indicator, value)
-
-
 def comparison_html(data: RunData) -> str:
     """The comparison table: per scenario the mean and 95 % interval, and paired differences."""
-    from sim.cli import unit_of
-    from sim.indicators import SUMMARY_NAMES
+    from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 
     names = data.scenarios
     if data.comparison is None:
         summary = data.replications.iloc[0]
         rows = "".join(
             f'<tr><td class="name">{html.escape(i)}</td><td>{html.escape(unit_of(i))}</td>'
-            f"<td>{html.escape(_fmt(i, float(summary[i])))}</td></tr>"
+            f"<td>{html.escape(format_value(i, float(summary[i])))}</td></tr>"
             for i in SUMMARY_NAMES
         )
         return (
@@ -64,9 +58,9 @@ def comparison_html(data: RunData) -> str:
     def cell(indicator, mean, low, high):
         if isinstance(mean, float) and math.isnan(mean):
             return "–"
-        text = _fmt(indicator, mean)
+        text = format_value(indicator, mean)
         if not (isinstance(low, float) and math.isnan(low)):
-            text += f" [{_fmt(indicator, low)}, {_fmt(indicator, high)}]"
+            text += f" [{format_value(indicator, low)}, {format_value(indicator, high)}]"
         return html.escape(text)
 
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -124,9 +118,61 @@ def parameters_html(data: RunData) -> str:
     )
 
 
+def business_case_html(folder: str | Path) -> str | None:
+    """The report section of the business case in ``folder`` (heading, figure as an
+    embedded PNG, yearly table with 95 % intervals, payback), or ``None`` if the folder
+    holds no business case."""
+    from sim.business import (
+        COMPONENTS,
+        LABELS,
+        PARTS,
+        PAYBACK_RULE,
+        SHORT_LABELS,
+        interval_text,
+        load_business_case,
+        payback_text,
+        plot_business_case,
+        wide_table,
+        year_label,
+    )
+
+    loaded = load_business_case(folder)
+    if loaded is None:
+        return None
+    table, info = loaded
+    fig = plot_business_case(table, info)
+    encoded = base64.b64encode(_figure_png(fig)).decode("ascii")
+    title = f"Business case: {info['new']} against {info['baseline']}"
+    mean, low, high = wide_table(table, "mean"), wide_table(table, "ci_low"), wide_table(table, "ci_high")
+    head = "".join(f'<th title="{html.escape(LABELS[c])}">{html.escape(SHORT_LABELS[c])}</th>' for c in COMPONENTS)
+    nowrap = ' style="white-space: nowrap"'
+    rows = "".join(
+        f'<tr><td class="name">{html.escape(year_label(int(y), info["years"]))}</td>'
+        + "".join(
+            f"<td{nowrap}>{html.escape(interval_text(mean.at[y, c], low.at[y, c], high.at[y, c]))}</td>"
+            for c in COMPONENTS
+        )
+        + "</tr>"
+        for y in mean.index
+    )
+    parts = "; ".join(f"{SHORT_LABELS[c]}: {LABELS[c]}" for c in PARTS)
+    return (
+        '<h2 id="business-case">Business case</h2>\n'
+        f"<p class='meta'>{html.escape(info['new'])} against {html.escape(info['baseline'])} over "
+        f"{info['years']:g} measured years, {info['replications']} replications with common random numbers. "
+        "Million DKK per year, NEW − BASELINE, paired replication by replication: positive is an extra cost "
+        "of NEW, negative a saving; means with 95 % confidence intervals. Columns: "
+        f"{html.escape(parts)}; net: their sum; cumulative net: the running sum of the net.</p>\n"
+        f'<figure id="fig-business-case"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{html.escape(title)}</figcaption></figure>\n"
+        f'<table><tr><th class="name">year</th>{head}</tr>{rows}</table>\n'
+        f"<p><strong>{html.escape(payback_text(info)[:1].upper() + payback_text(info)[1:])}</strong></p>\n"
+        f"<p class='meta'>Payback rule: {html.escape(info.get('payback_rule', PAYBACK_RULE))}.</p>\n"
+    )
+
+
 def build_report(data: RunData) -> str:
     """The report page as one HTML string."""
-    from sim.business import business_case_html
     from sim.plots import ALL_FIGURES
 
     business = business_case_html(data.folder) or ""
@@ -205,4 +251,4 @@ def report_summary(path: Path) -> str:
     return f"report written to {path} ({size:.1f} MB)"
 
 
-__all__ = ["build_report", "comparison_html", "parameters_html", "write_report"]
+__all__ = ["build_report", "business_case_html", "comparison_html", "parameters_html", "write_report"]

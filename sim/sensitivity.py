@@ -49,7 +49,6 @@ import datetime as dt
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -397,7 +396,7 @@ OUTPUTS: tuple[Output, ...] = (
 
 def unit_and_scale(output: Output) -> tuple[str, float]:
     """The unit an output's effects are shown in, and the factor to it from the indicator's."""
-    from sim.cli import unit_of
+    from sim.indicators import unit_of
 
     unit = unit_of(output.indicator)
     if unit == "%":
@@ -481,19 +480,20 @@ def _problem(parameters: Sequence[Uncertain]) -> dict:
 MAX_TRAJECTORIES = 1000
 
 
-def _check_design(trajectories: int, years: float | None, seed: int, workers: int | None) -> None:
+def check_design(trajectories: int, years: float | None, seed: int, workers: int | None) -> None:
+    """Raise :class:`SensitivityError` naming the first argument of :func:`run_morris` out of its range."""
     from sim.workload import MAX_WORKERS, count_problem, seed_problem, years_problem
 
     if isinstance(trajectories, bool) or not isinstance(trajectories, int) or trajectories < 2:
-        raise SensitivityError(f"--trajectories: must be a whole number >= 2, got {trajectories!r}")
+        raise SensitivityError(f"trajectories: must be a whole number >= 2, got {trajectories!r}")
     if problem := count_problem(trajectories, 2, MAX_TRAJECTORIES):
-        raise SensitivityError(f"--trajectories: {problem}")
+        raise SensitivityError(f"trajectories: {problem}")
     if problem := years_problem(years):
-        raise SensitivityError(f"--years: {problem}")
+        raise SensitivityError(f"years: {problem}")
     if problem := seed_problem(seed):
-        raise SensitivityError(f"--seed: {problem}")
+        raise SensitivityError(f"seed: {problem}")
     if workers is not None and (problem := count_problem(workers, 1, MAX_WORKERS)):
-        raise SensitivityError(f"--workers: {problem}")
+        raise SensitivityError(f"workers: {problem}")
 
 
 def run_morris(
@@ -509,11 +509,12 @@ def run_morris(
     :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model. The work is
     estimated first (:mod:`sim.workload`) and refused above the limits unless ``force``."""
 
-    from sim.batch import InProcess, Job, ProcessPool, Progress
+    from sim.batch import Progress
+    from sim.jobs import InProcess, Job, ProcessPool
     from sim.scenario import load_scenario
 
     parameters = tuple(PARAMETERS if parameters is None else parameters)
-    _check_design(trajectories, years, seed, workers)
+    check_design(trajectories, years, seed, workers)
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     scenarios = {BASELINE: load_scenario(BASELINE), SWEDISH: load_scenario(SWEDISH)}
@@ -525,7 +526,7 @@ def run_morris(
         runs = trajectories * (len(parameters) + 1)
         check_workload(list(scenarios.values()), years, force=force, runs_per_scenario=runs)
     except WorkloadError as exc:
-        raise SensitivityError(str(exc)) from None
+        raise SensitivityError(str(exc)) from exc
 
     design = morris_design(parameters, trajectories, seed)
     per_trajectory = len(parameters) + 1
@@ -756,77 +757,3 @@ def save_figure_atomically(fig, path: Path) -> Path:
     fig.savefig(buffer, dpi=DPI, bbox_inches="tight", format="png")
     atomic_write(path, buffer.getvalue())
     return path
-
-
-# ----------------------------------------------------------------------------- the command
-
-
-def add_sensitivity_command(subparsers) -> None:
-    p = subparsers.add_parser(
-        "sensitivity",
-        help="Morris global sensitivity of the main indicators to the uncertain parameters, ranked",
-        description="Screen the uncertain parameters (those the scenario files mark as assumption or calibrated) "
-        "with the method of Morris: the total cost and the children in care of the Danish baseline and the "
-        "Swedish model, the Swedish saving and the share of follow-ups on time. Writes sensitivity.csv (mu*, "
-        "its 95 % interval and sigma per indicator and parameter, ranked), points.csv, sensitivity.png and "
-        "sensitivity.json.",
-    )
-    p.add_argument(
-        "--trajectories",
-        type=int,
-        default=DEFAULT_TRAJECTORIES,
-        metavar="R",
-        help=f"Morris trajectories (default {DEFAULT_TRAJECTORIES}); each is k+1 points, run for both scenarios",
-    )
-    p.add_argument("--years", type=float, default=None, help="measured years (default: the scenarios' run.years)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same results")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/sensitivity-<timestamp>/)")
-    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
-    from sim.cli import add_force_option
-
-    add_force_option(p)
-    p.set_defaults(func=cmd_sensitivity)
-
-
-def cmd_sensitivity(args) -> int:
-    """The ``sensitivity`` command."""
-    from sim.cli import UsageError, _timestamp, check_years
-    from sim.output import atomic_folder, check_destination
-
-    check_years(args.years)
-    try:
-        _check_design(args.trajectories, args.years, args.seed, args.workers)
-    except SensitivityError as exc:
-        raise UsageError(str(exc)) from None
-    out = Path(args.out) if args.out else Path("outputs") / f"sensitivity-{_timestamp()}"
-    check_destination(out)  # before the runs, not after them
-    k = len(PARAMETERS)
-    if not args.quiet:
-        print(
-            f"Morris: {k} parameters x {args.trajectories} trajectories = {args.trajectories * (k + 1)} points, "
-            f"each run for {BASELINE} and {SWEDISH}, seed {args.seed} -> {out}",
-            file=sys.stderr,
-        )
-    try:
-        result = run_morris(
-            trajectories=args.trajectories,
-            years=args.years,
-            seed=args.seed,
-            workers=args.workers,
-            progress=sys.stderr.isatty() and not args.quiet,
-            force=args.force,
-        )
-    except SensitivityError as exc:
-        raise UsageError(str(exc)) from None
-    with atomic_folder(out) as tmp:
-        write_sensitivity(result, tmp, command=sys.argv)
-    print(
-        f"Morris screening: {k} parameters, {args.trajectories} trajectories, {result.runs} runs in "
-        f"{result.seconds:.0f} s on {result.workers} worker(s), seed {args.seed}"
-    )
-    print()
-    print(result.text())
-    print()
-    print(f"results written to {out} (sensitivity.csv, points.csv, sensitivity.png, sensitivity.json)")
-    return 0

@@ -12,8 +12,7 @@ shows how long that takes:
   truncation point that minimises the standard error of the mean of what remains.
 * :func:`warmup_analysis`: runs replications with no warm-up, collects the weekly series
   of the chosen indicators (:data:`INDICATORS`) and applies both; :func:`plot_warmup`
-  draws the result.
-* :func:`add_warmup_command` / :func:`cmd_warmup`: the ``welfare-sim warmup`` command.
+  draws the result (the ``welfare-sim warmup`` command is :mod:`sim.cli.commands.warmup`).
 
 Example::
 
@@ -28,9 +27,7 @@ Example::
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,122 +411,3 @@ def plot_warmup(report: WarmupReport) -> Figure:
         ax.grid(True, linewidth=0.4, alpha=0.5)
         ax.legend(loc="best", fontsize="small")
     return fig
-
-
-# ----------------------------------------------------------------------------- the command
-
-
-def add_warmup_command(subparsers):
-    """Add the ``warmup`` subcommand to an ``argparse`` subparsers object; returns its parser."""
-    p = subparsers.add_parser(
-        "warmup",
-        help="show where the indicators settle, to set the warm-up from data",
-        description="Run replications of a scenario without warm-up and show, with Welch's moving average "
-        "and the MSER-5 rule, where the indicators settle. Writes warmup.csv, suggestions.csv and warmup.png.",
-    )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
-    p.add_argument("--replications", type=int, default=5, metavar="N", help="replications (default 5; at least 2)")
-    p.add_argument("--years", type=float, default=12.0, metavar="Y", help="years per replication (default 12)")
-    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
-    p.add_argument(
-        "--indicator",
-        dest="indicators",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help=f"indicator to analyse (repeatable; default: {', '.join(DEFAULT_INDICATORS)}); one of: "
-        f"{', '.join(INDICATORS)}",
-    )
-    p.add_argument(
-        "--window", type=int, default=26, metavar="W", help="half-width of Welch's window in weeks (default 26)"
-    )
-    p.add_argument("--empty", action="store_true", help="start from an empty system instead of the initial stock")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/warmup-<scenario>-<timestamp>/)")
-    from sim.cli import add_force_option
-
-    add_force_option(p)
-    p.set_defaults(func=cmd_warmup)
-    return p
-
-
-def _check_warmup_args(args) -> list[str]:
-    """Raise ``sim.cli.UsageError`` for a bad value; return the indicators to analyse."""
-    from sim.cli import UsageError, check_count, check_seed, check_years
-    from sim.workload import MAX_REPLICATIONS
-
-    if args.replications < 2:
-        raise UsageError(f"--replications: must be >= 2, got {args.replications}")
-    check_count(args.replications, "--replications", 2, MAX_REPLICATIONS)
-    check_years(args.years)
-    check_seed(args.seed)
-    if args.window < 1:
-        raise UsageError(f"--window: must be >= 1, got {args.window}")
-    check_count(args.window, "--window", 1, 100_000)
-    names = list(dict.fromkeys(args.indicators or DEFAULT_INDICATORS))
-    for name in names:
-        if name not in INDICATORS:
-            raise UsageError(f"--indicator: unknown indicator {name!r}; valid: {', '.join(INDICATORS)}")
-    return names
-
-
-def cmd_warmup(args) -> int:
-    """The ``warmup`` command: validate, run the analysis, write the folder, print the points."""
-    from sim.cli import UsageError, check_work
-    from sim.output import atomic_folder, check_destination
-
-    names = _check_warmup_args(args)
-    scenario = load_scenario(args.scenario)
-    check_work([scenario], args.years, args.replications, args.force)
-    interval = scenario.run.snapshot_interval_days
-    snapshots = math.ceil(args.years * DAYS_PER_YEAR / interval)
-    if snapshots < 2 * MSER_BATCH:
-        raise UsageError(f"--years: {args.years:g} years give {snapshots} snapshots; need at least {2 * MSER_BATCH}")
-    if 2 * args.window >= snapshots:
-        raise UsageError(
-            f"--window: must be below half the {snapshots} snapshots of {args.years:g} years, got {args.window}"
-        )
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path("outputs") / f"warmup-{scenario.name}-{stamp}"
-    check_destination(out)  # before the run, not after it
-
-    def progress(done: int, total: int) -> None:
-        print(f"replication {done}/{total} done", file=sys.stderr)
-
-    report = warmup_analysis(
-        scenario,
-        replications=args.replications,
-        years=args.years,
-        seed=args.seed,
-        indicators=names,
-        window=args.window,
-        empty=args.empty,
-        progress=progress,
-    )
-    fig = plot_warmup(report)
-    with atomic_folder(out) as tmp:
-        report.table().to_csv(tmp / "warmup.csv", index=False, float_format="%.10g")
-        report.suggestions().to_csv(tmp / "suggestions.csv", index=False, float_format="%.10g")
-        fig.savefig(tmp / "warmup.png", dpi=120)
-
-    start = "an empty system" if args.empty else "the initial stock"
-    print(f"{scenario.name}: {scenario.title}")
-    print(
-        f"{args.replications} replications of {args.years:g} years from {start}, seed {args.seed}, "
-        f"Welch window {args.window} weeks"
-    )
-    print()
-    width = max(len("indicator"), *(len(n) for n in names))
-    print(f"{'indicator'.ljust(width)}  MSER-5 (years)")
-    print(f"{'-' * width}  {'-' * 14}")
-    for name in names:
-        note = "  at the limit: not settled in the first half, run longer" if report.at_limit(name) else ""
-        print(f"{name.ljust(width)}  {report.mser5_days(name) / DAYS_PER_YEAR:14.2f}{note}")
-    print()
-    suggested, current = report.suggested_warmup_years, scenario.run.warmup_years
-    print(f"suggested warm-up: {suggested:g} years (the scenario uses {current:g} years)")
-    if any(report.at_limit(n) for n in names):
-        print(
-            f"(a lower bound: some indicators had not settled within {args.years / 2:g} years; run with more --years)"
-        )
-    print(f"results written to {out}")
-    return 0

@@ -4,7 +4,7 @@ Every parameter of a scenario has a finite range, but the ranges multiply: a mil
 children, a thousand notifications per 1,000 children a year and a century of simulated
 time are each allowed, and together would run for weeks and fill any memory. So every
 command that simulates estimates the work first, from the scenario's own numbers, and
-refuses (with the estimate) what would not fit, unless the user says ``--force``.
+refuses (with the estimate) what would not fit, unless the caller says ``force``.
 
 The estimate counts simulation events:
 
@@ -99,7 +99,19 @@ def _text(value: object) -> str:
 
 
 class WorkloadError(ValueError):
-    """The work asked for is too large; ``str()`` is a one-line message with the estimate."""
+    """The work asked for is too large; ``str()`` is a one-line message with the estimate and
+    what would lower or allow it, naming the arguments ``years`` and ``force``;
+    :meth:`text` names them as the caller's user knows them (the command line's options)."""
+
+    def __init__(self, problem: str, advice: str):
+        super().__init__(problem, advice)
+        self.problem, self.advice = problem, advice  # the advice names {years} and {force}
+
+    def text(self, years: str = "years", force: str = "force") -> str:
+        return f"{self.problem}: {self.advice.format(years=years, force=force)}"
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 @dataclass(frozen=True)
@@ -219,8 +231,8 @@ def check_workload(
                 f"{e.scenario}: one replication would simulate about {_count(e.events)} events "
                 f"({_count(e.arrivals)} arrivals over {e.simulated_years:g} years with the warm-up), about "
                 f"{_duration(e.seconds)} and {_memory(e.memory_bytes)}; the limit is "
-                f"{_count(MAX_EVENTS_PER_REPLICATION)} events a replication: shorten --years, lower the scenario's "
-                "numbers, or add --force to run it anyway"
+                f"{_count(MAX_EVENTS_PER_REPLICATION)} events a replication",
+                "shorten {years}, lower the scenario's numbers, or add {force} to run it anyway",
             )
     runs = replications if runs_per_scenario is None else runs_per_scenario
     total = sum(e.events for e in estimates) * runs
@@ -228,6 +240,7 @@ def check_workload(
         raise WorkloadError(
             f"{len(estimates)} scenario(s) x {runs} replications would simulate about {_count(total)} events, "
             f"about {_duration(total * SECONDS_PER_EVENT)} of one core; the limit is {_count(MAX_EVENTS_TOTAL)} "
-            "events a command: fewer replications or years, or add --force to run it anyway"
+            "events a command",
+            "fewer replications or years, or add {force} to run it anyway",
         )
     return estimates

@@ -22,11 +22,11 @@ from sim.business import (
     PARTS,
     PNG_NAME,
     business_case_from_costs,
-    business_case_html,
-    main,
     payback_year,
     run_business_case,
 )
+from sim.cli import main
+from sim.report import business_case_html
 from sim.scenario import load_scenario, shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
@@ -320,7 +320,7 @@ def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("nothing should run")
 
-    monkeypatch.setattr("sim.batch.simulate", refuse)
+    monkeypatch.setattr("sim.jobs.simulate", refuse)
 
 
 @pytest.mark.parametrize(

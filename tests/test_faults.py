@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from schema_tools import tiny
 
-import sim.batch
+import sim.jobs
 from sim.cli import main
 from sim.output import LOCK_NAME
 
@@ -163,7 +163,7 @@ def test_resume_runs_a_replication_whose_summary_is_corrupt_again(tmp_path, caps
 def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys, monkeypatch, study, fail_on_call):
     files, reference = study
     out = tmp_path / "interrupted"
-    original = fail_on_call(sim.batch, "run_job", 4, lambda *args, **kwargs: KeyboardInterrupt())
+    original = fail_on_call(sim.jobs, "run_job", 4, lambda *args, **kwargs: KeyboardInterrupt())
     assert main(batch_argv(files, out)) == 130
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "nothing was written" not in line
@@ -171,7 +171,7 @@ def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys
     assert line.startswith(f"welfare-sim: interrupted; 3 of {total} replications had finished and are kept in {out}")
     head, sep, again = line.partition("; finish the batch with: welfare-sim ")
     assert sep and "--resume" in again
-    monkeypatch.setattr(sim.batch, "run_job", original)
+    monkeypatch.setattr(sim.jobs, "run_job", original)
     assert main(shlex.split(again)) == 0
     assert_same_as_reference(out, reference)
 

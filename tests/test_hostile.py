@@ -24,7 +24,6 @@ from cli_tools import one_line, run_cli
 from schema_tools import Number, baseline_list, numbers, set_dotted, tiny, write_overrides
 
 import sim
-import sim.cli
 import sim.model
 from sim.cli import main
 from sim.scenario import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
@@ -473,7 +472,7 @@ def test_ctrl_c_while_the_program_starts_is_one_line(monkeypatch, capsys):
     def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.cli, "build_parser", interrupted)
+    monkeypatch.setattr(sys.modules["sim.cli.main"], "build_parser", interrupted)  # the module, not main()
     code, _, err = run_cli(capsys, "compare")
     assert code == 130 and one_line(err) == "welfare-sim: interrupted; nothing was written"
 

@@ -7,7 +7,6 @@ read from a sweep at run time, never copied from an earlier run.
 
 from __future__ import annotations
 
-import argparse
 import math
 import operator
 from pathlib import Path
@@ -15,12 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.cli
 from sim.batch import scenario_entry
+from sim.cli import main
 from sim.planner import (
     PlannerError,
     Target,
-    add_planner_commands,
     find_staffing,
     parameter_kind,
     parse_target,
@@ -28,6 +26,7 @@ from sim.planner import (
     run_sweep,
     sweep_entries,
 )
+from sim.present.text import staff_text, sweep_text
 from sim.scenario import ScenarioError
 
 GRID = "2:12:1"  # caseworkers of the brute-force sweep; the small scenario itself has 4
@@ -208,7 +207,8 @@ def test_sweep_is_monotone_and_writes_its_files(sweep):
     reps = sweep.batch.replications
     assert sorted({tuple(s) for s in reps["seed"]}) == [(SEED, r) for r in range(REPLICATIONS)]
     assert "small-caseworkers-7" in set(reps["scenario"])
-    assert "staffing.caseworkers" in sweep.text() and "mean_caseload_cases" in sweep.text()
+    text = sweep_text(sweep.table, sweep.param, sweep.indicators)
+    assert "staffing.caseworkers" in text and "mean_caseload_cases" in text
 
 
 # ----------------------------------------------------------------------------- the staffing search
@@ -254,7 +254,7 @@ def test_staffing_search_agrees_with_a_full_sweep(sweep, small, tmp_path, where)
     for level in result.tried:
         ours = result.levels[level].stats.loc["mean_caseload_cases", "mean"]
         assert ours == pytest.approx(sweep.indicator("mean_caseload_cases").loc[level, "mean"], rel=1e-12)
-    text = result.text()
+    text = staff_text(result)
     assert text.splitlines()[0] == result.message
     assert f"{expected} caseworkers" in text and f"{expected - 1} caseworkers" in text and "NOT met" in text
     for name in ("staff.csv", "staff.json", "staff.png"):
@@ -276,7 +276,7 @@ def test_target_never_met_within_high(small, tmp_path):
     assert not result.found and result.answer is None
     assert max(result.tried) == 6 and not result.levels[6].all_met
     assert "no staffing" in result.message and "6" in result.message
-    assert "no staffing" in result.text().splitlines()[0]
+    assert "no staffing" in staff_text(result).splitlines()[0]
     assert (result.out / "staff.json").is_file()
 
 
@@ -284,19 +284,9 @@ def test_target_never_met_within_high(small, tmp_path):
 
 
 def planner_main(monkeypatch, capsys, *argv) -> tuple[int, str, str]:
-    """``sim.cli.main`` with the planner's commands (added here unless sim.cli has them)."""
-    original = sim.cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "sweep" not in sub.choices:
-            add_planner_commands(sub)
-        return parser
-
-    monkeypatch.setattr(sim.cli, "build_parser", build)
+    """``sim.cli.main`` on the planner's commands."""
     try:
-        code = sim.cli.main([str(a) for a in argv])
+        code = main([str(a) for a in argv])
     except Exception as exc:
         pytest.fail(f"main{argv} raised {type(exc).__name__}: {exc}")
     out, err = capsys.readouterr()

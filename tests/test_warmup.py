@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
-from sim.cli import UsageError
+from sim.cli.commands import warmup as warmup_command
+from sim.cli.common import UsageError
 from sim.output import OutputError
 from sim.scenario import DAYS_PER_YEAR
 from sim.warmup import (
     DEFAULT_INDICATORS,
     INDICATORS,
     WarmupReport,
-    add_warmup_command,
     indicator_series,
     mser5,
     mser5_statistics,
@@ -249,7 +249,7 @@ def test_plot_has_a_labelled_panel_per_indicator(empty_report):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="welfare-sim")
-    add_warmup_command(parser.add_subparsers(dest="command", required=True))
+    warmup_command.register(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
