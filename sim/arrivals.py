@@ -12,12 +12,13 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sim.constants import DAYS_PER_YEAR
+
 if TYPE_CHECKING:
     from sim.caseworkers import Steps
     from sim.model import Model
     from sim.rng import Stream
 
-DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 

@@ -67,10 +67,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.constants import CONFIDENCE
+
 if TYPE_CHECKING:  # matplotlib and scipy (sim.stats) load on first use: the command line starts fast
     from matplotlib.figure import Figure
 
-CONFIDENCE = 0.95
 """The level of every interval (that of :func:`sim.stats.mean_ci`)."""
 DEFAULT_YEARS = 8.0
 DEFAULT_REPLICATIONS = 10

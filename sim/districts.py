@@ -15,9 +15,10 @@ from typing import cast
 
 import pandas as pd
 
+from sim.constants import STEP_NAMES
 from sim.indicators import SUMMARY_NAMES
 from sim.results import Result, model_tables, summarize
-from sim.scenario import STEP_NAMES, Scenario
+from sim.scenario import Scenario
 
 ID_OFFSET = 10_000_000  # child and case ids of district k start at k x this
 WORKER_OFFSET = 1_000  # caseworker ids of district k start at k x this; desk ids below -k x this
@@ -44,8 +45,8 @@ def _with_implementation(costs: pd.DataFrame, scenario: Scenario, measured_days:
     """The municipality's own ``[implementation]`` cost (a pilot's training and programme), once,
     as rows of district ``municipality``; the districts' scenarios' own implementation costs
     are already in their tables."""
+    from sim.constants import DAYS_PER_YEAR
     from sim.indicators import cost_table
-    from sim.scenario import DAYS_PER_YEAR
 
     imp = scenario.implementation
     if imp.cost_dkk <= 0:

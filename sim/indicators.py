@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.caseworkers import TASK_KINDS
-from sim.scenario import DAYS_PER_YEAR, STEP_NAMES
+from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

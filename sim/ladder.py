@@ -37,6 +37,7 @@ from sim.caseworkers import (
     work,
     work_by,
 )
+from sim.constants import DAYS_PER_YEAR
 from sim.need import schedule_need_change
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 KINSHIP, FOSTER, INSTITUTION = 3, 4, 5
 FIRST_PLACEMENT_STEP = KINSHIP
 ACUTE_CAUSE = "acute"
-SECOND_CASEWORKER_DAYS = 365.25
+SECOND_CASEWORKER_DAYS = DAYS_PER_YEAR
 """Borås: two caseworkers share a foster placement in its first year (seed 003, docs/sources.md)."""
 PLAN_PRIORITY = {"due": FOLLOWUP, "when_time_allows": OTHER}
 
@@ -119,7 +120,7 @@ def followup_interval_days(m: Model, case: Case, first: bool) -> float:
     schedule = m.followup_schedules[case.child.step]
     if first:
         return schedule.first_days
-    if schedule.after_first_year_every_days is not None and m.env.now - case.step_start_day >= 365.25:
+    if schedule.after_first_year_every_days is not None and m.env.now - case.step_start_day >= DAYS_PER_YEAR:
         return schedule.after_first_year_every_days
     return schedule.every_days
 

@@ -26,6 +26,7 @@ from sim.caseworkers import (
     TaskPool,
     Worker,
 )
+from sim.constants import DAYS_PER_YEAR
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
@@ -40,7 +41,7 @@ from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_inter
 from sim.need import schedule_need_change
 from sim.recorder import Recorder
 from sim.rng import Streams, index_for
-from sim.scenario import DAYS_PER_YEAR, Scenario
+from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.rng import Stream

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from sim.constants import DAYS_PER_YEAR
+
 if TYPE_CHECKING:
     from simpy.events import Timeout
 
@@ -54,7 +56,7 @@ def schedule_need_change(m: Model, child: Child) -> None:
     env = m.env
     now = env.now
     draws = child.need_draws
-    delay = draws.exponential(365.25 / total)
+    delay = draws.exponential(DAYS_PER_YEAR / total)
     if now < child.relapse_until_day < now + delay:
         # The relapse rate ends before the drawn change: draw again from then on.
         event = env.timeout(child.relapse_until_day - now, (m, child, child.need_version, 0))

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.constants import CONFIDENCE
 from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 from sim.output import check_destination
 from sim.scenario import Scenario, ScenarioError
@@ -52,7 +53,6 @@ from sim.scenario import Scenario, ScenarioError
 if typing.TYPE_CHECKING:  # sim.batch and sim.stats (scipy) load when a sweep runs: the CLI starts fast
     from sim.batch import BatchResult, ScenarioEntry
 
-CONFIDENCE = 0.95
 
 DEFAULT_SWEEP_INDICATORS: tuple[str, ...] = (
     "mean_caseload_cases",

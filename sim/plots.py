@@ -23,9 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
+from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 from sim.indicators import PLACEMENT_TYPES
 from sim.rundata import RunData, RunDataError
-from sim.scenario import DAYS_PER_YEAR, STEP_NAMES
 from sim.survival import kaplan_meier_ci, logrank_test, median_ci
 
 # ----------------------------------------------------------------------------- colours and labels

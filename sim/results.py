@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim import indicators as ind
+from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 from sim.model import EVENTS, Model
-from sim.scenario import DAYS_PER_YEAR, STEP_NAMES, Scenario
+from sim.scenario import Scenario
 
 TABLES: tuple[str, ...] = (
     "events",

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.constants import DAYS_PER_YEAR
+
 MAX_JSON_BYTES = 100_000_000
 """The largest JSON file of a results folder read back (a manifest of many replications)."""
 
@@ -82,7 +84,7 @@ class RunData:
             if not known:
                 raise RunDataError(f"{self.folder}: the measured years are not recorded (an older batch)")
             years = known[0]
-        return float(years) * 365.25
+        return float(years) * DAYS_PER_YEAR
 
 
 def _parquet(path: Path) -> pd.DataFrame:

@@ -31,13 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-STEP_NAMES: tuple[str, ...] = ("early_support", "home_support", "kinship", "foster", "institution")
-"""The five rungs of the intervention ladder, lowest first (docs/conceptual-model.md §3.4)."""
-
-PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
-"""Steps that are placements outside the home; steps 1 and 2 are in-home interventions."""
-
-DAYS_PER_YEAR = 365.25
+from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 
 MAX_FILE_BYTES = 1_000_000
 """The largest scenario or batch file read (bytes); a shipped scenario is about 15 kB."""

@@ -56,10 +56,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.constants import CONFIDENCE
+
 BASELINE, SWEDISH = "danish_baseline", "swedish_model"
 UNCERTAIN_NOTES = ("assumption:", "calibrated:")
 LEVELS = 4
-CONFIDENCE = 0.95
 RESAMPLES = 1000
 DEFAULT_TRAJECTORIES = 10
 TOP = 5

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.constants import CONFIDENCE
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
-
-CONFIDENCE = 0.95
 
 
 def mean_ci(values: ArrayLike, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:

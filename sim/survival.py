@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.constants import CONFIDENCE
 from sim.indicators import kaplan_meier
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-CONFIDENCE = 0.95
 
 CURVE_COLUMNS = ("time", "at_risk", "events", "censored", "survival", "std_err", "ci_low", "ci_high")
 

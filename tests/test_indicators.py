@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from sim.constants import DAYS_PER_YEAR
 from sim.indicators import (
     caseload_indicators,
     cost_indicators,
@@ -17,7 +18,6 @@ from sim.indicators import (
     km_survival_at,
     placement_indicators,
 )
-from sim.scenario import DAYS_PER_YEAR
 
 
 def test_kaplan_meier_matches_a_hand_computed_example_with_censoring():

@@ -32,7 +32,7 @@ import pytest
 from scipy import stats
 
 from sim import load_scenario, simulate
-from sim.scenario import DAYS_PER_YEAR
+from sim.constants import DAYS_PER_YEAR
 
 CONFIDENCE = 0.99
 """Two-sided confidence of the t-interval each mean deviation must fall in."""

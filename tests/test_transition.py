@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
-from sim.scenario import DAYS_PER_YEAR, ScenarioError, shipped_scenarios_dir
+from sim.constants import DAYS_PER_YEAR
+from sim.scenario import ScenarioError, shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
 

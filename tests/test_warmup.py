@@ -17,8 +17,8 @@ import pytest
 from sim import load_scenario, simulate
 from sim.cli.commands import warmup as warmup_command
 from sim.cli.common import UsageError
+from sim.constants import DAYS_PER_YEAR
 from sim.output import OutputError
-from sim.scenario import DAYS_PER_YEAR
 from sim.warmup import (
     DEFAULT_INDICATORS,
     INDICATORS,

@@ -62,8 +62,9 @@ def check_warmup_args(args) -> list[str]:
 
 def cmd_warmup(args) -> int:
     """Validate, run the analysis, write the folder, print the points."""
+    from sim.constants import DAYS_PER_YEAR
     from sim.output import atomic_folder, check_destination
-    from sim.scenario import DAYS_PER_YEAR, load_scenario
+    from sim.scenario import load_scenario
     from sim.warmup import plot_warmup, warmup_analysis
 
     names = check_warmup_args(args)
