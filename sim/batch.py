@@ -40,6 +40,9 @@ from sim.output import (
     OutputError,
     atomic_folder,
     atomic_write,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
     check_destination,
     check_writable,
     child_name,
@@ -188,15 +191,6 @@ def make_backend(spec: BatchSpec, jobs: int | None = None) -> Backend:
 
 
 # ----------------------------------------------------------------------------- the batch folder
-
-
-def _write_json(path: Path, data) -> None:
-    """Write JSON atomically (a temporary file renamed over the old one), readable by all."""
-    atomic_write(path, (json.dumps(data, indent=2, default=str, allow_nan=False) + "\n").encode("utf-8"))
-
-
-def _jsonable(value: float):
-    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def replication_folder(out: Path, scenario: str, replication: int) -> Path:
@@ -423,11 +417,11 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
         "replications_used": None,
         "finished": finished,
     }
-    _write_json(manifest_path, manifest)  # first: a folder with anything in it can be resumed
+    atomic_write_json(manifest_path, manifest)  # first: a folder with anything in it can be resumed
     (out / "scenarios").mkdir(exist_ok=True)
     for entry in spec.scenarios:  # the resolved parameters, for reports and re-plotting
         path = out / "scenarios" / child_name(f"{entry.name}.json")
-        atomic_write(path, (entry.scenario.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        atomic_write_text(path, entry.scenario.model_dump_json(indent=2) + "\n")
 
     def record(result: JobResult) -> None:
         name = names[result.scenario_index]
@@ -439,10 +433,10 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
             with atomic_folder(folder) as tmp:
                 for table_name, table in result.tables.items():
                     table.to_parquet(tmp / f"{table_name}.parquet", index=False)
-                _write_json(tmp / "summary.json", {k: _jsonable(v) for k, v in result.summary.items()})
+                atomic_write_json(tmp / "summary.json", dict(result.summary.items()))
         summaries[(result.scenario_index, result.replication)] = result.summary
         finished.append({"scenario": name, "replication": result.replication, "seconds": round(result.seconds, 3)})
-        _write_json(manifest_path, manifest)
+        atomic_write_json(manifest_path, manifest)
         bar.advance()
 
     target = spec.replications if spec.replications is not None else AUTO_FIRST_ROUND
@@ -469,7 +463,7 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
         manifest["status"] = "interrupted"
         manifest["ended"] = dt.datetime.now().isoformat(timespec="seconds")
         try:
-            _write_json(manifest_path, manifest)
+            atomic_write_json(manifest_path, manifest)
         except OSError:
             pass  # a full disk: the replications on disk say what was finished
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, BatchInterrupted):
@@ -490,7 +484,7 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
     indicators = [c for c in replications.columns if c not in ("scenario", "replication", "seed")]
     comparison = comparison_table(replications, names, indicators)
     atomic_write(out / "replications.parquet", replications.to_parquet(index=False))
-    atomic_write(out / "comparison.csv", comparison.to_csv(index=False, float_format="%.17g").encode("utf-8"))
+    atomic_write_csv(out / "comparison.csv", comparison)
 
     manifest["seeds"] = {
         name: [list(replication_seed(spec.seed, r, k, spec.crn)) for r in range(target)] for k, name in enumerate(names)
@@ -498,7 +492,7 @@ def _run(spec: BatchSpec, out: Path, backend: Backend, progress: bool, command: 
     manifest["replications_used"] = target
     manifest["status"] = "complete"
     manifest["ended"] = dt.datetime.now().isoformat(timespec="seconds")
-    _write_json(manifest_path, manifest)
+    atomic_write_json(manifest_path, manifest)
     return BatchResult(out, spec, replications, comparison, target, len(summaries) - ran_before)
 
 

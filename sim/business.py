@@ -295,12 +295,12 @@ class BusinessCase:
 
     def write(self, folder: str | Path) -> None:
         """Write ``business_case.csv``, ``.json`` and ``.png`` into ``folder`` (each atomically)."""
-        from sim.output import atomic_write
+        from sim.output import atomic_write_csv, atomic_write_json, atomic_write_png
 
         folder = Path(folder)
-        atomic_write(folder / CSV_NAME, self.table.to_csv(index=False, float_format="%.17g").encode("utf-8"))
-        atomic_write(folder / JSON_NAME, (json.dumps(_jsonable(self.info()), indent=2) + "\n").encode("utf-8"))
-        atomic_write(folder / PNG_NAME, _png(self.figure(), dpi=120))
+        atomic_write_csv(folder / CSV_NAME, self.table)
+        atomic_write_json(folder / JSON_NAME, self.info())
+        atomic_write_png(folder / PNG_NAME, self.figure(), dpi=120)
 
 
 def business_case_from_costs(
@@ -360,24 +360,6 @@ def default_out() -> Path:
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _png(fig: Figure, dpi: int = 110) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def load_business_case(folder: str | Path) -> tuple[pd.DataFrame, dict] | None:

@@ -39,14 +39,13 @@ On the command line: ``welfare-sim export RUN_DIR [--format xes|csv] [--scenario
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.output import atomic_write_with
 from sim.rundata import RunData
 
 CASE = "case:concept:name"
@@ -218,43 +217,13 @@ def _check_columns(log: pd.DataFrame) -> None:
         raise ExportError(f"event log: no {missing[0]!r} column")
 
 
-def _write_atomically(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    from sim.output import OutputError
-
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; name the file to write")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise OutputError(f"{path}: cannot write ({path.parent} is a file, not a folder)")
-    if not path.parent.is_dir():
-        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist; create it first")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; an export is not
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(log: pd.DataFrame, path: str | Path) -> None:
     """Write the event log as CSV (UTF-8, a header row; timestamps in ISO 8601 with the
     UTC offset; a missing resource is an empty field)."""
     _check_columns(log)
     out = log.copy()
     out[TIMESTAMP] = _timestamp_text(log[TIMESTAMP])
-    _write_atomically(Path(path), lambda handle: out.to_csv(handle, index=False, lineterminator="\n"))
+    atomic_write_with(Path(path), lambda handle: out.to_csv(handle, index=False, lineterminator="\n"))
 
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -372,7 +341,7 @@ def write_xes(log: pd.DataFrame, path: str | Path, name: str = "welfare-sim even
             handle.write(traces(t0, min(t0 + _TRACES_PER_CHUNK, len(firsts))))
         handle.write("</log>\n")
 
-    _write_atomically(Path(path), write)
+    atomic_write_with(Path(path), write)
 
 
 def write_log(log: pd.DataFrame, path: str | Path, fmt: str) -> None:

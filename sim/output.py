@@ -16,9 +16,10 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas loads when a result is written or read: the command line starts fast
     import pandas as pd
@@ -274,10 +275,75 @@ def atomic_folder(destination: Path):
         raise
 
 
-def _jsonable(value):
-    if isinstance(value, float) and math.isnan(value):
+def jsonable(value: Any) -> Any:
+    """``value`` for JSON: a float that is not finite becomes ``None`` (JSON has no NaN), in
+    dicts, lists and tuples too."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """:func:`atomic_write` of ``text`` as UTF-8."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """:func:`atomic_write` of ``data`` as indented JSON (non-finite floats as ``null``)."""
+    atomic_write_text(path, json.dumps(jsonable(data), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """:func:`atomic_write` of ``frame`` as CSV, without its index, floats written exactly."""
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.17g"))
+
+
+def figure_png(fig: Any, dpi: int) -> bytes:
+    """``fig`` as PNG bytes (tight bounding box)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def atomic_write_png(path: Path, fig: Any, dpi: int) -> None:
+    """:func:`atomic_write` of ``fig`` as PNG."""
+    atomic_write(path, figure_png(fig, dpi))
+
+
+def atomic_write_with(path: Path, write: Callable[[IO[str]], object]) -> None:
+    """Call ``write(handle)`` on a text file beside ``path``, then rename it to ``path``
+    (for writers that stream, such as an event log). Errors of the file system are
+    :class:`OutputError` naming ``path``; the file is readable by all, as the umask allows."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; name the file to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write ({path.parent} is a file, not a folder)")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; an export is not
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_result(result: Result, folder: Path, extra: dict | None = None) -> None:
@@ -288,7 +354,7 @@ def write_result(result: Result, folder: Path, extra: dict | None = None) -> Non
     summary = result.summary
     summary.rename_axis("indicator").rename("value").to_frame().to_csv(folder / "summary.csv", float_format="%.17g")
     (folder / "summary.json").write_text(
-        json.dumps({k: _jsonable(float(v)) for k, v in summary.items()}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({k: jsonable(float(v)) for k, v in summary.items()}, indent=2) + "\n", encoding="utf-8"
     )
     if result.districts is not None:
         result.districts.to_csv(folder / "districts.csv", float_format="%.17g")

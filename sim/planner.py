@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import math
 import operator
 import re
@@ -47,7 +46,7 @@ import pandas as pd
 
 from sim.constants import CONFIDENCE
 from sim.indicators import SUMMARY_NAMES, format_value, unit_of
-from sim.output import check_destination
+from sim.output import atomic_write_csv, atomic_write_json, check_destination
 from sim.scenario import Scenario, ScenarioError
 
 if typing.TYPE_CHECKING:  # sim.batch and sim.stats (scipy) load when a sweep runs: the CLI starts fast
@@ -307,18 +306,6 @@ def _run_levels(
     return run_batch(spec, Path(out), progress=progress, command=command)
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    from sim.output import atomic_write
-
-    atomic_write(path, frame.to_csv(index=False, float_format="%.17g").encode("utf-8"))
-
-
-def _write_json(data, path: Path) -> None:
-    from sim.output import atomic_write
-
-    atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode("utf-8"))
-
-
 # ----------------------------------------------------------------------------- sweeps
 
 
@@ -412,7 +399,7 @@ def run_sweep(
                 shutil.rmtree(out, ignore_errors=True)
             raise
         table = sweep_table(batch, param, entries, values)
-        _write_csv(table, out / "sweep.csv")
+        atomic_write_csv(out / "sweep.csv", table)
         from sim.plots import save_figure
 
         fig = plot_sweep(table, param, names, title=_sweep_title(entry.name, param, replications, seed))
@@ -798,8 +785,9 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
     from sim.plots import save_figure
 
     table = result.table()
-    _write_csv(table, result.out / "staff.csv")
-    _write_json(
+    atomic_write_csv(result.out / "staff.csv", table)
+    atomic_write_json(
+        result.out / "staff.json",
         {
             "scenario": result.scenario,
             "parameter": STAFF_PARAM,
@@ -816,7 +804,6 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
             "message": result.message,
             "notes": result.notes,
         },
-        result.out / "staff.json",
     )
     indicators = list(dict.fromkeys([t.indicator for t in result.targets] + ["mean_caseload_cases"]))
     sweepish = table.rename(columns={"caseworkers": "value"})

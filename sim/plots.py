@@ -25,6 +25,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 from sim.indicators import PLACEMENT_TYPES
+from sim.output import atomic_write_png
 from sim.rundata import RunData, RunDataError
 from sim.survival import kaplan_meier_ci, logrank_test, median_ci
 
@@ -706,11 +707,11 @@ ALL_FIGURES: dict[str, Callable[[RunData], Figure]] = {
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG (dpi 120, tight bounding box), making the folder if needed;
-    returns the path."""
+    """Write ``fig`` as PNG (dpi 120, tight bounding box) atomically (a reader sees the old file
+    or the new one), making the folder if needed; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", format="png")
+    atomic_write_png(path, fig, dpi=DPI)
     return path
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 import json
 import math
 from pathlib import Path, PurePath
 
+from sim.output import figure_png
 from sim.rundata import RunData, load_run
 
 CSS = """
@@ -30,12 +30,6 @@ tr.differs td { background: #fff8c5; } figure { margin: 1.5rem 0; } figure img {
 figcaption { color: #57606a; font-size: 0.9rem; } pre { background: #f6f8fa; padding: 1rem; overflow-x: auto;
 font-size: 0.8rem; } .note { color: #9a6700; } nav a { margin-right: 1rem; }
 """
-
-
-def _figure_png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def comparison_html(data: RunData) -> str:
@@ -141,7 +135,7 @@ def business_case_html(folder: str | Path) -> str | None:
         return None
     table, info = loaded
     fig = plot_business_case(table, info)
-    encoded = base64.b64encode(_figure_png(fig)).decode("ascii")
+    encoded = base64.b64encode(figure_png(fig, dpi=110)).decode("ascii")
     title = f"Business case: {info['new']} against {info['baseline']}"
     mean, low, high = wide_table(table, "mean"), wide_table(table, "ci_low"), wide_table(table, "ci_high")
     head = "".join(f'<th title="{html.escape(LABELS[c])}">{html.escape(SHORT_LABELS[c])}</th>' for c in COMPONENTS)
@@ -189,7 +183,7 @@ def build_report(data: RunData) -> str:
             )
             continue
         title = fig._suptitle.get_text() if fig._suptitle is not None else name.replace("_", " ")
-        encoded = base64.b64encode(_figure_png(fig)).decode("ascii")
+        encoded = base64.b64encode(figure_png(fig, dpi=110)).decode("ascii")
         figures.append(
             f'<figure id="fig-{name}"><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(title)}</figcaption></figure>"

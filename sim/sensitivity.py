@@ -743,18 +743,3 @@ def write_sensitivity(result: SensitivityResult, folder: Path, command: list[str
     (folder / "sensitivity.json").write_text(
         json.dumps(design_facts(result, command), indent=2, default=str) + "\n", encoding="utf-8"
     )
-
-
-def save_figure_atomically(fig, path: Path) -> Path:
-    """Write ``fig`` as PNG to a temporary file beside ``path``, then rename it over ``path``."""
-    import io
-
-    from sim.output import atomic_write
-    from sim.plots import DPI
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=DPI, bbox_inches="tight", format="png")
-    atomic_write(path, buffer.getvalue())
-    return path

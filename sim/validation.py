@@ -758,7 +758,8 @@ def run_validation(
     sensitivity, figure = None, None
     if sensitivity_trajectories:
         from sim.output import atomic_folder
-        from sim.sensitivity import plot_ranking, run_morris, save_figure_atomically, write_sensitivity
+        from sim.plots import save_figure
+        from sim.sensitivity import plot_ranking, run_morris, write_sensitivity
 
         sensitivity = run_morris(
             trajectories=sensitivity_trajectories, years=years, seed=seed, workers=workers, progress=progress
@@ -766,7 +767,7 @@ def run_validation(
         with atomic_folder(batch_out / "sensitivity") as tmp:
             write_sensitivity(sensitivity, tmp, command=[command])
         figure = f"{out.stem.lower()}-sensitivity.png"
-        save_figure_atomically(plot_ranking(sensitivity), out.parent / figure)
+        save_figure(plot_ranking(sensitivity), out.parent / figure)
     text = validation_markdown(
         result, spec, command, time.perf_counter() - started, sensitivity=sensitivity, figure=figure, herning=herning
     )

@@ -29,12 +29,11 @@ from sim.export import (
     RESOURCE,
     TIMESTAMP,
     ExportError,
-    _write_atomically,
     event_log,
     write_csv,
     write_xes,
 )
-from sim.output import OutputError
+from sim.output import OutputError, atomic_write_with
 from sim.rundata import load_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")  # pm4py's advert
@@ -284,12 +283,12 @@ def test_writing_is_atomic(tmp_path):
         raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError):
-        _write_atomically(path, broken)
+        atomic_write_with(path, broken)
     assert path.read_text(encoding="utf-8") == "the old file"
     assert [p.name for p in tmp_path.iterdir()] == ["log.xes"]
     (tmp_path / "file").write_text("", encoding="utf-8")
     with pytest.raises(OutputError, match="cannot write"):
-        _write_atomically(tmp_path / "file" / "log.xes", lambda handle: None)
+        atomic_write_with(tmp_path / "file" / "log.xes", lambda handle: None)
 
 
 # ----------------------------------------------------------------------------- the command

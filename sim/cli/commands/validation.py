@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli.common import UsageError, check_years, option_text, timestamp
+from sim.cli.common import UsageError, check_seed, check_workers, check_years, option_text, timestamp
 from sim.validation import DEFAULT_SENSITIVITY_TRAJECTORIES
 
 
@@ -49,10 +49,8 @@ def cmd_validation(args) -> int:
     check_years(args.years)
     if args.sensitivity_trajectories < 0 or args.sensitivity_trajectories == 1:
         raise UsageError(f"--sensitivity-trajectories: must be 0 (skip) or >= 2, got {args.sensitivity_trajectories}")
-    if args.seed < 0:
-        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    check_seed(args.seed)
+    check_workers(args.workers)
     if args.herning_replications < 0 or args.herning_replications == 1:
         raise UsageError(f"--herning-replications: must be 0 (skip) or >= 2, got {args.herning_replications}")
     batch_out = Path(args.batch_out) if args.batch_out else Path("outputs") / f"validation-{timestamp()}"
