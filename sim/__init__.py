@@ -53,6 +53,14 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
     from sim.model import Model
     from sim.results import build_result
 
+    unresolved = [f"districts[{k}].scenario" for k, d in enumerate(scenario.districts) if d.target is None]
+    if scenario.transition is not None and scenario.transition.target is None:
+        unresolved.insert(0, "transition.to")
+    if unresolved:
+        raise ValueError(
+            f"{scenario.name}: {unresolved[0]} names a scenario that was never loaded; "
+            "build the scenario with load_scenario, which resolves it"
+        )
     started = time.perf_counter()
     with collector_paused():  # the model is disposed of before the collector runs again
         if scenario.districts:

@@ -115,3 +115,10 @@ def test_a_district_table_reads_like_any_other(pilot):
     _, result = pilot
     assert isinstance(result.districts, pd.DataFrame)
     assert list(result.districts.index) == ["pilot", "control"]
+
+
+def test_a_district_whose_scenario_was_never_loaded_is_refused_before_the_run():
+    scenario = load_scenario("herning_pilot")
+    districts = [scenario.districts[0], scenario.districts[1].model_copy(update={"target": None})]
+    with pytest.raises(ValueError, match=r"districts\[1\]\.scenario names a scenario that was never loaded"):
+        simulate(scenario.model_copy(update={"districts": districts}), seed=1, years=0.1)

@@ -133,3 +133,12 @@ def test_transition_files_are_checked(tmp_path, small):
     with pytest.raises(ScenarioError, match="another municipality size"):
         load(f'[municipality]\nchildren = 5000\n[transition]\nat_years = 1\nto = "{new.name}"\n')
     assert load(f'[transition]\nat_years = 1\nto = "{new.name}"\n').transition.target.name == "small_swedish"
+
+
+def test_a_transition_whose_target_was_never_loaded_is_refused_before_the_run():
+    """A Scenario built without load_scenario keeps transition.target None; the run would
+    otherwise crash at the switch date, after the warm-up."""
+    scenario = load_scenario("transition_to_swedish")
+    unresolved = scenario.model_copy(update={"transition": scenario.transition.model_copy(update={"target": None})})
+    with pytest.raises(ValueError, match=r"transition\.to names a scenario that was never loaded"):
+        simulate(unresolved, seed=1, years=0.1)
