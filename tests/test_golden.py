@@ -8,6 +8,7 @@ again (``python tests/golden_tools.py --write``) and says why in its commit.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from golden_tools import SCENARIOS, SEED, YEARS, differences, golden_path, result_digest, run
@@ -48,3 +49,11 @@ def test_digest_sees_a_changed_value():
     frame.loc[frame.index[0], frame.columns[-1]] = frame[frame.columns[-1]].iloc[0] + 1e-9
     after = result_digest(result)
     assert differences(before, after) == [f"table followups: rows {len(frame)} -> {len(frame)}"]
+
+
+def test_a_summary_change_beyond_the_last_bits_is_seen():
+    expected = {"summary": {"x": 0.25, "n": 3, "m": "nan"}, "tables": {}}
+    last_bits = {"summary": {"x": math.nextafter(0.25, 1.0), "n": 3, "m": "nan"}, "tables": {}}
+    moved = {"summary": {"x": 0.25 * (1 + 1e-9), "n": 3, "m": "nan"}, "tables": {}}
+    assert differences(expected, last_bits) == []
+    assert differences(expected, moved) == [f"summary x: 0.25 -> {0.25 * (1 + 1e-9)!r}"]
