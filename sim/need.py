@@ -7,7 +7,7 @@ changes, a new change is drawn (the rates are memoryless) and the old one is ign
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from sim.constants import DAYS_PER_YEAR
 
@@ -71,7 +71,9 @@ def schedule_need_change(m: Model, child: Child) -> None:
 
 
 def _on_timeout(event: Timeout) -> None:
-    m, child, version, direction = cast("tuple[Model, Child, int, int]", event.value)
+    # The payload schedule_need_change gave the timeout: (Model, Child, int, int). SimPy types a
+    # value as Optional[Any]; no cast() call here, a function call on every change of need.
+    m, child, version, direction = event.value  # type: ignore[misc]
     if version != child.need_version or child.case is None:
         return  # the step changed, or the case closed, since this change was drawn
     if direction == 0:
