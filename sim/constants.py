@@ -13,3 +13,6 @@ STEP_NAMES: tuple[str, ...] = ("early_support", "home_support", "kinship", "fost
 
 PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
 """Steps that are placements outside the home; steps 1 and 2 are in-home interventions."""
+
+AGED_OUT = "aged_out"
+"""Why a case, and a spell, ended when the child turned 18 (the edge of the model, §3.9)."""

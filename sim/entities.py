@@ -35,6 +35,7 @@ class Child:
         "decision_draws",
         "persistent",
         "unsupported",
+        "crisis_levels",
     )
 
     def __init__(self, child_id: int, birth_day: float, need: int, key: int, persistent: bool = False):
@@ -43,6 +44,7 @@ class Child:
         self.decision_draws = ChildStream(key, 2)  # kinship: whether a placement exists, whether it comes forward
         self.persistent = persistent  # a need that persists for years whatever is done (conceptual model §3.11)
         self.unsupported = False  # moved down, and no full follow-up since: a higher relapse risk
+        self.crisis_levels = 0  # the levels of need an acute crisis adds until it passes (conceptual model §3.5)
         self.birth_day = birth_day
         self.need = need
         self.step = 0
@@ -86,6 +88,7 @@ class Case:
         "over_served_reviews",
         "second",
         "next_political_day",
+        "family_request",
     )
 
     def __init__(self, case_id: int, child: Child, source: str, notified_day: float, urgent: bool, screen_u: float):
@@ -116,6 +119,7 @@ class Case:
         self.spell_initial = False
         self.seen_need = -1  # the need as the caseworker last saw it (-1: not seen yet)
         self.accepted_need = 0  # the need the current step was chosen for (above the step after a planned move)
+        self.family_request = False  # the family asks for the child home: a crisis placement whose crisis passed
         self.over_served_reviews = 0  # reviews in a row that found the child over-served
         self.second: Worker | None = None  # the second caseworker of a foster placement's first year
         self.next_political_day = float("inf")  # when the placement's next political review is due

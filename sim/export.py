@@ -75,6 +75,8 @@ ACTIVITIES: dict[str, str] = {
     "need_up": "Need increased",
     "need_down": "Need decreased",
     "case_closed": "Case closed",
+    "crisis": "Acute crisis",
+    "crisis_over": "Acute crisis over",
 }
 """The activity name of each event of the model's event log."""
 STEP_ACTIVITIES: dict[int, str] = {
@@ -85,7 +87,7 @@ STEP_ACTIVITIES: dict[int, str] = {
     5: "Start institution",
 }
 """The activity of a ``step_start`` event, by the step the child starts on."""
-NEED_EVENTS = ("need_up", "need_down")
+NEED_EVENTS = ("need_up", "need_down", "crisis", "crisis_over")
 INTAKE_DESK = "intake desk"
 FORMATS = ("xes", "csv")
 DEFAULT_START = "2020-01-01"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.caseworkers import TASK_KINDS
-from sim.constants import DAYS_PER_YEAR, STEP_NAMES
+from sim.constants import AGED_OUT, DAYS_PER_YEAR, STEP_NAMES
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -288,8 +288,9 @@ def stays(spells: pd.DataFrame) -> pd.DataFrame:
 
 def care_episodes(placements: pd.DataFrame) -> pd.DataFrame:
     """Continuous time in care of one case: its placement stays that follow each other without
-    a return home, with the number of stays (so changes of placement type) in each."""
-    cols = ["case", "child", "start_day", "end_day", "stays"]
+    a return home, with the number of stays (so changes of placement type) in each, and why
+    the last one ended (``end_reason``, where the placements have it)."""
+    cols = ["case", "child", "start_day", "end_day", "stays", "end_reason"]
     if placements.empty:
         return pd.DataFrame(columns=cols)
     df = placements.sort_values(["case", "start_day"], kind="stable")
@@ -305,6 +306,7 @@ def care_episodes(placements: pd.DataFrame) -> pd.DataFrame:
             "start_day": start[first],
             "end_day": end[last],
             "stays": last - first + 1,
+            "end_reason": df["end_reason"].to_numpy()[last] if "end_reason" in df else None,
         }
     )
 
@@ -313,7 +315,13 @@ def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> 
     """Two of Danmarks Statistik's figures, per whole measured year and averaged over the years:
     the share of the children in care on its first day who have left care by its last
     (``care_left_within_year_share``), and the share of the children in care the whole year
-    whose placement type changed within it (``care_type_change_share``). Turning 18 is leaving."""
+    whose placement type changed within it (``care_type_change_share``).
+
+    Turning 18 is not counted as leaving: a child whose care ends at 18 within the year is in
+    neither count. The statistic counts the placed children and young people aged 0-22, and a
+    young person in care at 18 may stay on (efterværn); the model does not follow care after 18
+    (docs/conceptual-model.md §3.9), so an end at 18 is the edge of the model, not a leaving of
+    care in the statistic's sense (docs/sources.md)."""
     episodes = care_episodes(placements)
     years = int(measured_days // DAYS_PER_YEAR + 1e-9)
     if episodes.empty or years < 1:
@@ -323,9 +331,10 @@ def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> 
     left, present, changed, all_year = 0, 0, 0, 0
     start = episodes["start_day"].to_numpy()
     end = episodes["end_day"].fillna(np.inf).to_numpy()
+    aged_out = (episodes["end_reason"] == AGED_OUT).to_numpy()
     for k in range(years):
         y0, y1 = k * DAYS_PER_YEAR, (k + 1) * DAYS_PER_YEAR
-        in_care = (start <= y0) & (end > y0)
+        in_care = (start <= y0) & (end > y0) & ~(aged_out & (end <= y1))
         present += int(in_care.sum())
         left += int((in_care & (end <= y1)).sum())
         whole = (start <= y0) & (end >= y1)

@@ -150,12 +150,15 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
     The same rule in every scenario: a need above what the step meets moves the child up at
     once (after a planned move, only a rise since the move, or an acute event, does); a need
     of 0 at home closes the case; a child over-served (at as many reviews in a row as the
-    practice waits for), or due for its institution plan, gets a plan, and moves when the
+    practice waits for, or at once when the family asks for the child home after a crisis),
+    or due for its institution plan, gets a plan, and moves when the
     plan is done, if it started before the next follow-up was due.
     """
     child = case.child
     step = child.step
     need = case.seen_need
+    request = case.family_request
+    case.family_request = False
     ceiling = step if acute else max(step, case.accepted_need)
     if need > ceiling:
         case.over_served_reviews = 0
@@ -171,7 +174,7 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
             case.over_served_reviews = 0
             return False
         case.over_served_reviews += 1
-        if case.over_served_reviews < practice.step_down_after_reviews:
+        if case.over_served_reviews < practice.step_down_after_reviews and not request:
             m.log(case, "step_down_deferred")
             return False
     share = yield from work_by(

@@ -26,7 +26,7 @@ from sim.caseworkers import (
     TaskPool,
     Worker,
 )
-from sim.constants import DAYS_PER_YEAR
+from sim.constants import AGED_OUT, DAYS_PER_YEAR
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
@@ -38,7 +38,7 @@ from sim.entities import (
 )
 from sim.kernel import Environment, collector_paused
 from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
-from sim.need import schedule_need_change
+from sim.need import MAX_NEED, schedule_need_change, start_crisis
 from sim.recorder import Recorder
 from sim.rng import Streams, index_for
 from sim.scenario import Scenario
@@ -68,6 +68,8 @@ EVENTS: tuple[str, ...] = (
     "need_up",
     "need_down",
     "case_closed",
+    "crisis",
+    "crisis_over",
 )
 """The names of the event log's events; stored as codes, read back as a categorical."""
 EVENT_CODES = {name: code for code, name in enumerate(EVENTS)}
@@ -364,7 +366,18 @@ class Model:
         """A notification or application on a child without an open case opens one."""
         u_urgent, screen_u = self.rng.children.take(2)
         urgent = source == "notification" and u_urgent < self.scenario.arrivals.urgent_share
+        # Two draws whatever happens, from a stream of their own, so that the other streams stay aligned.
+        u_crisis, u_length = self.rng.crises.take(2)
+        c = self.scenario.children
+        crisis = source == "notification" and u_crisis < c.crisis_share and c.crisis_need_levels > 0
+        child.crisis_levels = 0
+        if crisis:
+            child.crisis_levels = min(c.crisis_need_levels, MAX_NEED - child.need)
+            child.need += child.crisis_levels
+            urgent = True
         case = self._new_case(child, source, urgent, screen_u)
+        if crisis:
+            start_crisis(self, case, u_length)
         nid = self._next_notification
         self._next_notification += 1
         if source == "notification":
@@ -394,7 +407,7 @@ class Model:
 
     def _age_out(self, case: Case) -> None:
         if not case.closed and case.process is not None and case.process.is_alive:
-            case.process.interrupt("aged_out")
+            case.process.interrupt(AGED_OUT)
 
     def close_case(self, case: Case, reason: str) -> None:
         """Close the case: end the child's spell, free the caseworker's points."""
@@ -413,7 +426,7 @@ class Model:
         child.case = None
         child.need_version += 1
         self.log(case, "case_closed")
-        if reason != "aged_out":
+        if reason != AGED_OUT:
             self.closed_children.append(child)
             self._closed_birth_days.append(child.birth_day)
 

@@ -7,6 +7,7 @@ changes, a new change is drawn (the rates are memoryless) and the old one is ign
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from sim.constants import DAYS_PER_YEAR
@@ -80,6 +81,41 @@ def _on_timeout(event: Timeout) -> None:
         schedule_need_change(m, child)
     else:
         _change(m, child, direction)
+
+
+def start_crisis(m: Model, case: Case, u_length: float) -> None:
+    """The case opens in an acute crisis (its need already raised by ``child.crisis_levels``):
+    the crisis passes after an exponential time, whatever the step, and takes those levels
+    with it; a review after that sees the lower need."""
+    m.log(case, "crisis")
+    rate = m.scenario.children.crisis_resolve_rate_per_year
+    if rate <= 0.0:
+        return
+    delay = -math.log(1.0 - u_length) * DAYS_PER_YEAR / rate
+    if m.env.now + delay >= m.end_day:
+        return
+    event = m.env.timeout(delay, (m, case))
+    event.callbacks.append(_on_crisis_over)
+
+
+def _on_crisis_over(event: Timeout) -> None:
+    m, case = event.value  # type: ignore[misc]
+    child = case.child
+    if case.closed or child.case is not case or child.crisis_levels <= 0:
+        return
+    child.need = max(0, child.need - child.crisis_levels)
+    child.crisis_levels = 0
+    m.log(case, "crisis_over")
+    if child.need <= child.step:
+        case.accepted_need = child.step  # as for any fall of need: a later rise is a rise
+    schedule_need_change(m, child)
+    if child.step >= PLACEMENT_NEED and child.need < PLACEMENT_NEED:
+        # A placement made for the crisis, which has passed: the family asks for the child home
+        # (most placements are made with the parents' consent, which they can withdraw). The
+        # caseworker reviews at once; the practice's wait for a second review does not apply,
+        # the plan and its hours do.
+        case.family_request = True
+        m.raise_acute(case)
 
 
 def _change(m: Model, child: Child, direction: int) -> None:

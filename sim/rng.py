@@ -22,8 +22,9 @@ STREAM_NAMES: tuple[str, ...] = (
     "children",  # attributes of newly notified children (age, need, urgency, screening, key)
     "initial_stock",  # the open cases a run starts with
     "task_durations",  # task times, when they are drawn (hours.task_hours_distribution = "exponential")
+    "crises",  # whether a new case comes with an acute crisis, and how long it lasts (taken from the spares)
 )
-SPARE_STREAMS = 8
+SPARE_STREAMS = 7
 _BLOCK = 2048
 
 
@@ -93,6 +94,7 @@ class Streams:
     children: Stream
     initial_stock: Stream
     task_durations: Stream
+    crises: Stream
 
 
 _MASK = (1 << 64) - 1

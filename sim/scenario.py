@@ -194,6 +194,20 @@ class Children(Section):
         "a need of theirs at placement level (3 or more) falls at need.improve_rate_per_year_when_met "
         "times persistent_improve_rate_factor.",
     )
+    crisis_share: Probability = Field(
+        0.0,
+        description="Share of notifications opening a case that come with an acute crisis (share, 0-1): the "
+        "child's need is raised by crisis_need_levels (at most to 5) until the crisis passes, and the "
+        "notification is urgent (docs/conceptual-model.md §3.5).",
+    )
+    crisis_need_levels: Annotated[int, Field(ge=0, le=5)] = Field(
+        3, description="Levels of need an acute crisis adds while it lasts (levels, 0 to 5)."
+    )
+    crisis_resolve_rate_per_year: RatePerYear = Field(
+        4.0,
+        description="Rate (per year) at which an acute crisis passes, whatever the step (0 to 52: weekly; "
+        "4 is a mean of 3 months): the need falls back by the levels the crisis added.",
+    )
     persistent_improve_rate_factor: Probability = Field(
         1.0,
         description="Factor on the rate at which a met need falls, for a child whose need persists "

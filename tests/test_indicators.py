@@ -196,6 +196,21 @@ def test_care_turnover_counts_leavers_of_the_first_day_and_type_changes_of_child
     assert out["care_type_change_share"] == pytest.approx(1 / 2)
 
 
+def test_care_that_ends_at_18_within_the_year_is_not_leaving_care():
+    """Danmarks Statistik counts the placed aged 0-22 (a young person may stay on after 18):
+    an end at 18, the edge of the model, is in neither count; any other end is leaving."""
+    from sim.indicators import care_turnover_indicators
+
+    y = DAYS_PER_YEAR
+    aged = {**_spell(2, 4, -100.0, 0.5 * y), "end_reason": "aged_out"}
+    placements = pd.DataFrame([_spell(1, 4, -100.0, None), aged, _spell(3, 4, -50.0, 200.0)])
+    out = care_turnover_indicators(placements, y)
+    assert out["care_left_within_year_share"] == pytest.approx(1 / 2)  # cases 1 and 3; 3 left
+    # the same end for another reason is leaving
+    moved = pd.DataFrame([_spell(1, 4, -100.0, None), _spell(2, 4, -100.0, 0.5 * y), _spell(3, 4, -50.0, 200.0)])
+    assert care_turnover_indicators(moved, y)["care_left_within_year_share"] == pytest.approx(2 / 3)
+
+
 def test_utilisation_is_standing_and_task_hours_over_the_casework_hours_available():
     from sim.caseworkers import TASK_KINDS
     from sim.indicators import hours_indicators
