@@ -314,8 +314,10 @@ def care_episodes(placements: pd.DataFrame) -> pd.DataFrame:
 def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> dict[str, float]:
     """Two of Danmarks Statistik's figures, per whole measured year and averaged over the years:
     the share of the children in care on its first day who have left care by its last
-    (``care_left_within_year_share``), and the share of the children in care the whole year
-    whose placement type changed within it (``care_type_change_share``).
+    (``care_left_within_year_share``), the share of the children in care the whole year
+    whose placement type changed within it (``care_type_change_share``), and, derived from the
+    same statistics, the share of the year's new entries into care that have left again by its
+    last day (``care_entries_left_within_year_share``).
 
     Turning 18 is not counted as leaving: a child whose care ends at 18 within the year is in
     neither count. The statistic counts the placed children and young people aged 0-22, and a
@@ -325,10 +327,14 @@ def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> 
     episodes = care_episodes(placements)
     years = int(measured_days // DAYS_PER_YEAR + 1e-9)
     if episodes.empty or years < 1:
-        return {"care_left_within_year_share": math.nan, "care_type_change_share": math.nan}
+        return {
+            "care_left_within_year_share": math.nan,
+            "care_type_change_share": math.nan,
+            "care_entries_left_within_year_share": math.nan,
+        }
     stays_start = placements["start_day"].to_numpy()
     stays_case = placements["case"].to_numpy()
-    left, present, changed, all_year = 0, 0, 0, 0
+    left, present, changed, all_year, entered, entered_left = 0, 0, 0, 0, 0, 0
     start = episodes["start_day"].to_numpy()
     end = episodes["end_day"].fillna(np.inf).to_numpy()
     aged_out = (episodes["end_reason"] == AGED_OUT).to_numpy()
@@ -337,6 +343,9 @@ def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> 
         in_care = (start <= y0) & (end > y0) & ~(aged_out & (end <= y1))
         present += int(in_care.sum())
         left += int((in_care & (end <= y1)).sum())
+        entry = (start > y0) & (start < y1) & ~(aged_out & (end <= y1))
+        entered += int(entry.sum())
+        entered_left += int((entry & (end <= y1)).sum())
         whole = (start <= y0) & (end >= y1)
         all_year += int(whole.sum())
         cases = set(episodes.loc[whole, "case"].tolist())
@@ -345,6 +354,7 @@ def care_turnover_indicators(placements: pd.DataFrame, measured_days: float) -> 
     return {
         "care_left_within_year_share": left / present if present else math.nan,
         "care_type_change_share": changed / all_year if all_year else math.nan,
+        "care_entries_left_within_year_share": entered_left / entered if entered else math.nan,
     }
 
 

@@ -177,14 +177,18 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
         if case.over_served_reviews < practice.step_down_after_reviews and not request:
             m.log(case, "step_down_deferred")
             return False
-    share = yield from work_by(
-        m.env,
-        case,
-        m.scenario.hours.step_down_plan_hours,
-        PLAN_PRIORITY[practice.step_down_plan_priority],
-        case.next_due_day,
-        PLAN_TASK,
-    )
+    if request:
+        # A withdrawn consent is not put off: the plan is pressing work, and never dropped.
+        share = yield from work(case, m.scenario.hours.step_down_plan_hours, DEADLINE, kind=PLAN_TASK)
+    else:
+        share = yield from work_by(
+            m.env,
+            case,
+            m.scenario.hours.step_down_plan_hours,
+            PLAN_PRIORITY[practice.step_down_plan_priority],
+            case.next_due_day,
+            PLAN_TASK,
+        )
     if share == DROPPED:
         m.log(case, "plan_dropped")
         return False

@@ -135,14 +135,15 @@ def _short_share(scenario, seeds) -> float:
 
 
 @pytest.mark.slow
-def test_short_placements_come_from_crises_that_pass_and_need_a_review_to_end():
-    """The counterfactual: without crises, or with crises that never pass, far fewer placements
-    end within a year than in the baseline."""
-    base = load_scenario("danish_baseline")
-    assert base.children.crisis_share > 0
+def test_short_placements_come_from_crises_that_pass():
+    """The counterfactual, at a crisis share well above the calibrated one (so that the
+    mechanism, not the calibration, is what is tested): with crises in 2 % of the
+    notifications that open a case, more placements end within a year than without crises, or
+    with crises that never pass."""
+    base = load_scenario("danish_baseline").with_overrides(**{"children.crisis_share": 0.02})
     seeds = [11, 12]
-    shipped = _short_share(base, seeds)
+    crises = _short_share(base, seeds)
     none = _short_share(base.with_overrides(**{"children.crisis_share": 0.0}), seeds)
     lasting = _short_share(base.with_overrides(**{"children.crisis_resolve_rate_per_year": 0.0}), seeds)
-    assert shipped > 1.5 * none, (shipped, none)
-    assert shipped > 1.5 * lasting, (shipped, lasting)
+    assert crises > 1.5 * none, (crises, none)
+    assert crises > 1.5 * lasting, (crises, lasting)

@@ -196,6 +196,25 @@ def test_care_turnover_counts_leavers_of_the_first_day_and_type_changes_of_child
     assert out["care_type_change_share"] == pytest.approx(1 / 2)
 
 
+def test_the_share_of_new_entries_into_care_that_leave_within_the_year():
+    from sim.indicators import care_turnover_indicators
+
+    y = DAYS_PER_YEAR
+    placements = pd.DataFrame(
+        [
+            _spell(1, 4, -100.0, 50.0),  # entered before the year: not an entry
+            _spell(2, 4, 10.0, 200.0),  # enters and leaves within the year
+            _spell(3, 4, 20.0, None),  # enters, stays
+            _spell(4, 5, 30.0, 60.0),  # enters, changes type, then leaves: one entry, left
+            _spell(4, 4, 60.0, 90.0),
+            {**_spell(5, 4, 40.0, 100.0), "end_reason": "aged_out"},  # turns 18: in neither count
+            _spell(6, 4, 0.5 * y, 1.5 * y),  # enters, leaves the next year
+        ]
+    )
+    out = care_turnover_indicators(placements, y)
+    assert out["care_entries_left_within_year_share"] == pytest.approx(2 / 4)
+
+
 def test_care_that_ends_at_18_within_the_year_is_not_leaving_care():
     """Danmarks Statistik counts the placed aged 0-22 (a young person may stay on after 18):
     an end at 18, the edge of the model, is in neither count; any other end is leaving."""
