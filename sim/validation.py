@@ -216,15 +216,15 @@ sample are reported pass or fail, with a note in ``OUT_OF_SAMPLE_NOTES`` where t
 
 OUT_OF_SAMPLE_NOTES: dict[tuple[str, str], str] = {
     (BASELINE, "care_entries_left_within_year_share"): (
-        "the model's Danish care has too few short placements. The calibration may add acute crises, which "
-        "end a placement when they pass (the family asks for the child home), but fitted on the figures above "
-        "it chose few (0.46 % of the notifications that open a case): crises shorten the time in care, and a "
-        "placement that is not a crisis seldom ends within its first calendar year, since the Danish practice "
-        "waits for two reviews six months apart before it plans a move down. A search that had this figure "
-        "as a target (scripts/calibrate.py with it added to TARGETS) reached 0.24 with crises in 3.6 % of the "
-        "notifications, and the time in care fell to 2.8 years, out of its range. The two figures pull apart "
-        "in a model whose care ends at 18: Danmarks Statistik counts the placed aged 0-22, and young people "
-        "who stay in care after 18 lengthen its time in care without a short placement to balance them"
+        "the model's Danish care has too few short placements: a placement seldom ends within its first "
+        "calendar year, since the Danish practice waits for two reviews six months apart before it plans a "
+        "move down. The model has a mechanism for short placements, acute crises that end a placement when "
+        "they pass (the family asks for the child home), but the shipped scenarios have none: a calibration "
+        "with their share free chose 0.46 % of the notifications that open a case, moved the other values, "
+        "and left this figure at 0.06; one with this figure as a target reached 0.24 with crises in 3.6 % "
+        "of the notifications, and the time in care fell to 2.8 years, out of its range. The two figures pull "
+        "apart in a model whose care ends at 18: Danmarks Statistik counts the placed aged 0-22, and young "
+        "people who stay in care after 18 lengthen its time in care without a short placement to balance them"
     ),
     (SWEDISH, "median_placement_days_institution"): (
         "the practice as modelled plans the move out at the first monthly follow-up after 183 days "
@@ -236,12 +236,10 @@ OUT_OF_SAMPLE_NOTES: dict[tuple[str, str], str] = {
         "placed in institutions than the Danish figures imply"
     ),
     (SWEDISH, "replacement_share"): (
-        "the relapse after a move down is calibrated on the Danish share (about 1 in 10), where a child goes "
-        "home only after two reviews in a row have found it over-served; the Swedish practice sends it home at "
-        "the first, sooner after its need has fallen and so more often into a relapse, and with the relapse "
-        "rate the Danish share asks for, about 1 in 4 Swedish placements are re-placements against Herning's "
-        "just over 1 in 5. The model has no Swedish element that lowers the relapse itself (the early "
-        "follow-up only ends the doubled risk of an unsupported move down)"
+        "the relapse after a move down is calibrated on the Danish share (about 1 in 10), and the Swedish "
+        "follow-up two weeks after a move ends the doubled risk of an unsupported move down early; the model "
+        "sends a child home only when the need seen is met there, so the Herning figure (just over 1 in 5) "
+        "points to children sent home earlier, or at a higher need, than the model's rules allow"
     ),
     (SWEDISH, "cost_share_steps_1_2"): (
         "the Borås split is one Swedish municipality's spending, at Swedish prices and with its own range "
