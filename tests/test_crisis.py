@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from model_tools import empty_model
 
 from sim import load_scenario, simulate
 from sim.entities import Case
@@ -17,25 +18,9 @@ from sim.ladder import FOSTER, follow_ladder
 from sim.model import EVENT_CODES, Model
 from sim.need import _change, start_crisis
 
-EMPTY = {
-    "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],
-    "arrivals.notifications_per_1000_children_per_year": 0.0,
-    "arrivals.applications_per_1000_children_per_year": 0.0,
-    "arrivals.urgent_share": 0.0,
-    "run.warmup_years": 0.0,
-    "staffing.caseworkers": 2,
-    # The need changes only by the crisis.
-    "need.improve_rate_per_year_when_met": [0.0] * 5,
-    "need.improve_rate_per_year_unmet": 0.0,
-    "need.worsen_rate_per_year_unmet": 0.0,
-    "need.worsen_rate_per_year_met": 0.0,
-    "need.relapse_rate_per_year_after_step_down": 0.0,
-}
-
 
 def _model(**over) -> Model:
-    scenario = load_scenario("danish_baseline").with_overrides(**{**EMPTY, **over})
-    return Model(scenario, seed=3, years=3)
+    return empty_model("danish_baseline", seed=3, years=3, **{"arrivals.urgent_share": 0.0, **over})
 
 
 def _events(model: Model, case_id: int) -> list[str]:

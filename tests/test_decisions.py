@@ -9,6 +9,7 @@ machinery in SimPy's own time, so the outcome can be read off the model's state.
 from __future__ import annotations
 
 import pytest
+from model_tools import empty_model
 
 from sim import load_scenario
 from sim.caseworkers import ACUTE, DROPPED, FOLLOWUP, OTHER, PLAN_TASK, Worker, work_by
@@ -19,29 +20,9 @@ from sim.ladder import FOSTER, INSTITUTION, follow_ladder, review
 from sim.model import Model
 from sim.need import schedule_need_change
 
-EMPTY = {
-    "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],
-    "arrivals.notifications_per_1000_children_per_year": 0.0,
-    "arrivals.applications_per_1000_children_per_year": 0.0,
-    "run.warmup_years": 0.0,
-    "staffing.caseworkers": 2,
-}
-
 
 def _model(name: str, **over) -> Model:
-    scenario = load_scenario(name).with_overrides(**{**EMPTY, **over})
-    model = Model(scenario, seed=1, years=5)
-    # Freeze the need: no spontaneous change, so the test decides what the caseworker sees.
-    model.scenario = model.initial_scenario = scenario.with_overrides(
-        **{
-            "need.improve_rate_per_year_when_met": [0.0] * 5,
-            "need.improve_rate_per_year_unmet": 0.0,
-            "need.worsen_rate_per_year_unmet": 0.0,
-            "need.worsen_rate_per_year_met": 0.0,
-            "need.relapse_rate_per_year_after_step_down": 0.0,
-        }
-    )
-    return model
+    return empty_model(name, **over)
 
 
 def _case_on(model: Model, step: int, need: int) -> Case:
