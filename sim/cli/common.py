@@ -110,6 +110,11 @@ def check_work(scenarios, years: float | None, replications: int, force: bool) -
 # ----------------------------------------------------------------------------- options
 
 
+def add_scenario_argument(p, dest: str = "scenario", metavar: str | None = "SCENARIO") -> None:
+    """A positional scenario argument: a scenario file, or the name of a shipped scenario."""
+    p.add_argument(dest, metavar=metavar, help="scenario file, or the name of a shipped scenario")
+
+
 def add_run_options(p) -> None:
     """``--seed`` and ``--years`` of the commands that run scenarios as they are."""
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same results")

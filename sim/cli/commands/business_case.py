@@ -10,6 +10,7 @@ from sim.business import CSV_NAME, DEFAULT_REPLICATIONS, DEFAULT_YEARS, JSON_NAM
 from sim.cli.common import (
     UsageError,
     add_force_option,
+    add_scenario_argument,
     check_count,
     check_seed,
     check_work,
@@ -29,8 +30,8 @@ def register(sub):
         "the cumulative net (NEW - BASELINE, million DKK, 95 % intervals), and the payback year. Writes "
         "business_case.csv, business_case.json and business_case.png beside the batch's files.",
     )
-    p.add_argument("baseline", metavar="BASELINE", help="scenario file, or the name of a shipped scenario")
-    p.add_argument("new", metavar="NEW", help="scenario file, or the name of a shipped scenario")
+    add_scenario_argument(p, "baseline", "BASELINE")
+    add_scenario_argument(p, "new", "NEW")
     p.add_argument(
         "--years",
         type=float,

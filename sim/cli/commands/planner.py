@@ -10,6 +10,8 @@ from pathlib import Path
 from sim.cli.common import (
     UsageError,
     add_force_option,
+    add_run_options,
+    add_scenario_argument,
     check_count,
     check_seed,
     check_work,
@@ -45,7 +47,7 @@ def register(sub) -> None:
         "common random numbers; print each indicator's mean with its 95 % interval per value, and write "
         "sweep.csv, sweep.png and the batch's files.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
+    add_scenario_argument(p)
     p.add_argument("--param", required=True, metavar="P", help="dotted parameter path, e.g. staffing.caseworkers")
     p.add_argument(
         "--values", required=True, metavar="V", help="start:stop:step (stop included on the grid) or a list a,b,c"
@@ -69,7 +71,7 @@ def register(sub) -> None:
         "confidence (the interval of the mean lies on the target's side), by doubling and bisection "
         "(assumes more caseworkers never hurt). Prints the answer and the indicators there and one below.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
+    add_scenario_argument(p)
     p.add_argument(
         "--target",
         dest="targets",
@@ -92,8 +94,7 @@ def _common_options(p) -> None:
         metavar="N",
         help=f"replications per value (default {DEFAULT_REPLICATIONS})",
     )
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same results")
-    p.add_argument("--years", type=float, default=None, help="measured years (default: the scenario's run.years)")
+    add_run_options(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/<command>-<scenario>-<timestamp>/)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")

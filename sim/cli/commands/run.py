@@ -6,12 +6,20 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from sim.cli.common import add_force_option, add_run_options, check_seed, check_work, check_years, timestamp
+from sim.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scenario_argument,
+    check_seed,
+    check_work,
+    check_years,
+    timestamp,
+)
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run one replication and write its tables")
-    p.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    add_scenario_argument(p, metavar=None)
     add_run_options(p)
     p.add_argument("--out", help="output folder (default: outputs/<scenario>-<timestamp>/)")
     add_force_option(p)

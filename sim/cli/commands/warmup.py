@@ -7,7 +7,16 @@ import math
 import sys
 from pathlib import Path
 
-from sim.cli.common import UsageError, add_force_option, check_count, check_seed, check_work, check_years, timestamp
+from sim.cli.common import (
+    UsageError,
+    add_force_option,
+    add_scenario_argument,
+    check_count,
+    check_seed,
+    check_work,
+    check_years,
+    timestamp,
+)
 from sim.warmup import DEFAULT_INDICATORS, INDICATORS, MSER_BATCH
 
 
@@ -18,7 +27,7 @@ def register(sub):
         description="Run replications of a scenario without warm-up and show, with Welch's moving average "
         "and the MSER-5 rule, where the indicators settle. Writes warmup.csv, suggestions.csv and warmup.png.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file, or the name of a shipped scenario")
+    add_scenario_argument(p)
     p.add_argument("--replications", type=int, default=5, metavar="N", help="replications (default 5; at least 2)")
     p.add_argument("--years", type=float, default=12.0, metavar="Y", help="years per replication (default 12)")
     p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
