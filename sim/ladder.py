@@ -109,6 +109,7 @@ def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
             m, case
         ):
             case.over_served_reviews = 0
+            case.family_request = False  # the child is not over-served now: a request lapses with it
             continue
         closed = yield from review(m, case, acute)
         if closed:

@@ -106,6 +106,25 @@ def test_a_need_that_falls_without_a_crisis_waits_for_the_follow_ups():
     assert case.child.step == FOSTER and case.over_served_reviews == 1
 
 
+def test_a_request_for_a_child_who_is_not_over_served_lapses():
+    """The family's request meets a review that finds the step right (the need rose again): it
+    lapses, and a later fall of need waits for the Danish practice's two reviews as usual."""
+    model = _model()
+    case = _placed_in_foster_care(model, 4)
+    case.family_request = True
+    model.raise_acute(case)  # reviewed at once: need 4 in foster care, nothing to decide
+
+    def fall():
+        yield model.env.timeout(30.0)
+        for _ in range(3):
+            _change(model, case.child, -1)
+
+    model.env.process(fall())
+    model.env.run_until(250.0)
+    assert case.child.need == 1
+    assert case.child.step == FOSTER and case.over_served_reviews == 1  # deferred at day 200
+
+
 def _short_share(scenario, seeds) -> float:
     """The share of care episodes begun in the measured years that end within a year."""
     short, begun = 0, 0
