@@ -53,7 +53,6 @@ import math
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +63,8 @@ from scipy.optimize import least_squares
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import load_scenario, simulate  # noqa: E402
+from sim import load_scenario  # noqa: E402
+from sim.jobs import Job, JobResult, local_backend  # noqa: E402
 from sim.output import atomic_write  # noqa: E402
 from sim.validation import BASELINE, CHECKS, SWEDISH, _derived, evaluate_checks  # noqa: E402
 
@@ -279,12 +279,6 @@ def _stock_of(scenario) -> dict:
     }
 
 
-def _one(job):
-    scenario, seed, years = job
-    result = simulate(scenario, seed=seed, years=years)
-    return result.summary.to_dict(), result.stock
-
-
 class Problem:
     """The scenarios, the fixed seeds, and the evaluation of one parameter vector."""
 
@@ -294,7 +288,7 @@ class Problem:
         self.high_load = load_scenario(HIGH_LOAD)
         self.replications, self.years, self.warmup, self.seed = replications, years, warmup, seed
         self.verbose = verbose
-        self.pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        self.backend = local_backend(workers, workers)  # the package's replication loop, kept for every evaluation
         self.stock = {BASELINE: _stock_of(self.base), SWEDISH: _stock_of(self.swedish)}
         self.staff = {
             BASELINE: self.base.staffing.caseworkers,
@@ -341,13 +335,13 @@ class Problem:
 
     def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         """One row per replication (the summary and the derived indicators), and the end stocks."""
-        jobs = [(scenario, [self.seed, r], self.years) for r in range(replications or self.replications)]
-        results = list(self.pool.map(_one, jobs)) if self.pool else [_one(j) for j in jobs]
-        rows = []
-        for r, (summary, _) in enumerate(results):
-            rows.append({**summary, "scenario": scenario.name, "replication": r})
+        n = replications or self.replications
+        jobs = [Job(0, scenario, r, (self.seed, r), self.years) for r in range(n)]
+        results: dict[int, JobResult] = {}
+        self.backend.run(jobs, lambda result: results.__setitem__(result.replication, result), ("stock",))
+        rows = [{**results[r].summary, "scenario": scenario.name, "replication": r} for r in range(n)]
         children = {scenario.name: scenario.municipality.children}
-        return _derived(pd.DataFrame(rows), children), [stock for _, stock in results]
+        return _derived(pd.DataFrame(rows), children), [results[r].tables["stock"] for r in range(n)]
 
     @staticmethod
     def residuals(reps: pd.DataFrame) -> np.ndarray:
@@ -694,8 +688,7 @@ def main(argv=None) -> int:
         write(problem, x, problem.staff, problem.stock)
         print("written to scenarios/danish_baseline.toml, swedish_model.toml and danish_high_load.toml")
     print(f"{problem.evaluations} evaluations; {time.perf_counter() - started:.0f} s")
-    if problem.pool is not None:
-        problem.pool.shutdown()  # before the interpreter's exit, which otherwise trips over the pool's pipe
+    problem.backend.close()  # before the interpreter's exit, which otherwise trips over a pool's pipe
     return 0
 
 

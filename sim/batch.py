@@ -35,7 +35,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.indicators import SUMMARY_NAMES
-from sim.jobs import Backend, BatchError, InProcess, Job, JobResult, ProcessPool
+from sim.jobs import Backend, BatchError, Job, JobResult, local_backend
 from sim.output import (
     OutputError,
     atomic_folder,
@@ -185,9 +185,7 @@ def make_backend(spec: BatchSpec, jobs: int | None = None) -> Backend:
         from sim.distributed import DaskBackend
 
         return DaskBackend(workers, spec.scheduler)
-    if workers == 1:
-        return InProcess()
-    return ProcessPool(workers)
+    return local_backend(workers, workers)
 
 
 # ----------------------------------------------------------------------------- the batch folder

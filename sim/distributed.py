@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 
 from sim import __version__
-from sim.jobs import Backend, BatchError, Job, JobResult, run_job
+from sim.jobs import Backend, BatchError, Job, JobResult, Tables, run_job
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
 QUIET = logging.ERROR  # worker and scheduler log level on standard error
@@ -83,7 +83,7 @@ def _check_address(address: str) -> None:
         raise _bad_address(address, exc) from None
 
 
-def run_on_worker(job: Job, with_tables: bool, version: str) -> JobResult:
+def run_on_worker(job: Job, with_tables: Tables, version: str) -> JobResult:
     """Run one job on a Dask worker, which must have the client's welfare-sim version."""
     if version != __version__:
         raise BatchError(
@@ -127,7 +127,7 @@ class DaskBackend(Backend):
             except ValueError as exc:
                 raise _bad_address(scheduler, exc) from None
 
-    def run(self, jobs: list[Job], done: Callable[[JobResult], None], with_tables: bool) -> None:
+    def run(self, jobs: list[Job], done: Callable[[JobResult], None], with_tables: Tables) -> None:
         from distributed import as_completed
 
         batch = uuid.uuid4().hex

@@ -1,21 +1,29 @@
 """Jobs and backends: one replication as a job, run in this process, in a pool of local
 processes or (:mod:`sim.distributed`) on Dask, each result handed back as it finishes.
 
-A batch (:mod:`sim.batch`) and the Morris screening (:mod:`sim.sensitivity`) build their
-jobs and pick a backend; the Dask backend builds on the same :class:`Backend`, so that it
-needs nothing of the batch and the batch loads it only when asked to.
+The one replication loop of the package: a batch (:mod:`sim.batch`, and through it the
+sweeps, the staffing search, the business case and the validation), the Morris screening
+(:mod:`sim.sensitivity`) and the warm-up analysis (:mod:`sim.warmup`) build their jobs and
+run them on a backend; :func:`local_backend` picks the local one. The Dask backend builds on
+the same :class:`Backend`, so that it needs nothing of the batch and the batch loads it only
+when asked to.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import pandas as pd
 
 from sim import simulate
 from sim.scenario import Scenario
+
+Tables: TypeAlias = bool | Collection[str]
+"""Which tables of a result a job hands back: all (True), none (False), or those named."""
 
 
 class BatchError(ValueError):
@@ -42,15 +50,22 @@ class JobResult:
     seconds: float
 
 
-def run_job(job: Job, with_tables: bool = True) -> JobResult:
-    """Run one replication (in whatever process or machine the backend chose)."""
+def run_job(job: Job, with_tables: Tables = True) -> JobResult:
+    """Run one replication (in whatever process or machine the backend chose); hand back its
+    summary and the tables ``with_tables`` asks for."""
     started = time.perf_counter()
     result = simulate(job.scenario, seed=list(job.seed), years=job.years)
+    if with_tables is True:
+        tables = result.tables()
+    elif with_tables is False:
+        tables = {}
+    else:
+        tables = {name: getattr(result, name) for name in with_tables}
     return JobResult(
         job.scenario_index,
         job.replication,
         {k: float(v) for k, v in result.summary.items()},
-        result.tables() if with_tables else {},
+        tables,
         time.perf_counter() - started,
     )
 
@@ -61,7 +76,7 @@ def run_job(job: Job, with_tables: bool = True) -> JobResult:
 class Backend:
     """Runs jobs and hands each result back as it finishes."""
 
-    def run(self, jobs: list[Job], done: Callable[[JobResult], None], with_tables: bool) -> None:
+    def run(self, jobs: list[Job], done: Callable[[JobResult], None], with_tables: Tables) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -99,3 +114,10 @@ class ProcessPool(Backend):
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def local_backend(workers: int | None, jobs: int) -> Backend:
+    """This process for one worker, else a pool of ``workers`` processes (None: one per core),
+    never more than the ``jobs`` to run."""
+    workers = max(1, min(workers or os.cpu_count() or 1, jobs))
+    return InProcess() if workers == 1 else ProcessPool(workers)

@@ -511,7 +511,7 @@ def run_morris(
     estimated first (:mod:`sim.workload`) and refused above the limits unless ``force``."""
 
     from sim.batch import Progress
-    from sim.jobs import InProcess, Job, ProcessPool
+    from sim.jobs import Job, local_backend
     from sim.scenario import load_scenario
 
     parameters = tuple(PARAMETERS if parameters is None else parameters)
@@ -546,7 +546,7 @@ def run_morris(
         bar.advance()
 
     workers = max(1, min(workers, len(jobs)))  # never more processes than runs
-    backend = InProcess() if workers == 1 else ProcessPool(workers)
+    backend = local_backend(workers, len(jobs))
     try:
         backend.run(jobs, done, False)
     finally:

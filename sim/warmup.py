@@ -31,6 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -294,6 +295,7 @@ def warmup_analysis(
     window: int = 26,
     empty: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> WarmupReport:
     """Run ``replications`` replications of ``scenario`` without warm-up and find where the
     ``indicators`` settle.
@@ -308,9 +310,11 @@ def warmup_analysis(
     matrix; Welch's moving average uses half-width ``window`` (periods, i.e. weeks with the
     default snapshot interval) and MSER-5 is applied to the across-replication mean.
     ``progress(done, total)`` is called after each replication. ``scenario`` may also be a
-    file or shipped scenario name.
+    file or shipped scenario name. The replications run on the package's one replication
+    loop (:mod:`sim.jobs`): in ``workers`` processes (None: one per core; 1: in this
+    process), with the same result whatever their number.
     """
-    from sim import simulate
+    from sim.jobs import Job, JobResult, local_backend
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -332,13 +336,24 @@ def warmup_analysis(
     runnable = scenario.with_overrides(**overrides)
 
     seeds = [[seed, r] for r in range(replications)]
-    series: dict[str, list[pd.Series]] = {name: [] for name in names}
-    for r, s in enumerate(seeds):
-        result = simulate(runnable, seed=s, years=years)
-        for name in names:
-            series[name].append(indicator_series(result, name))
+    jobs = [Job(0, runnable, r, (seed, r), years) for r in range(replications)]
+    by_replication: dict[int, dict[str, pd.Series]] = {}
+
+    def done(result: JobResult) -> None:
+        tables = SimpleNamespace(scenario=runnable, **result.tables)
+        by_replication[result.replication] = {name: indicator_series(tables, name) for name in names}
         if progress is not None:
-            progress(r + 1, replications)
+            progress(len(by_replication), replications)
+
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+    backend = local_backend(workers, len(jobs))
+    try:
+        backend.run(jobs, done, ("ladder", "caseload"))
+    finally:
+        backend.close()
+    # In replication order, whatever order the workers finished in.
+    series = {name: [by_replication[r][name] for r in range(replications)] for name in names}
 
     # The snapshot grid is the same in every replication; keep the common times to be safe.
     grid = series[names[0]][0].index

@@ -227,6 +227,36 @@ def test_analysis_without_empty_starts_from_the_initial_stock():
     assert report.scenario_warmup_years == scenario.run.warmup_years
 
 
+def test_analysis_gives_the_same_report_in_one_process_and_in_two(empty_report):
+    """The replications run on the package's replication loop; the report does not depend on
+    how many worker processes ran them, nor on the order they finished in."""
+    calls = []
+    pooled = warmup_analysis(
+        load_scenario("danish_baseline"),
+        replications=2,
+        years=3,
+        empty=True,
+        window=13,
+        workers=2,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    in_process = warmup_analysis(
+        load_scenario("danish_baseline"), replications=2, years=3, empty=True, window=13, workers=1
+    )
+    for report in (pooled, in_process):
+        np.testing.assert_array_equal(report.time_days, empty_report.time_days)
+        for name in empty_report.indicators:
+            np.testing.assert_array_equal(report.values[name], empty_report.values[name])
+        assert report.mser5_periods == empty_report.mser5_periods
+    assert sorted(calls) == [(1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5])
+def test_analysis_rejects_a_bad_number_of_workers_before_running(workers):
+    with pytest.raises(ValueError, match="workers"):
+        warmup_analysis(load_scenario("danish_baseline"), replications=2, years=50, workers=workers)
+
+
 def test_analysis_rejects_unknown_indicators_before_running():
     with pytest.raises(ValueError, match="children_in_care"):
         warmup_analysis(load_scenario("danish_baseline"), replications=2, years=50, indicators=["nope"])
@@ -302,6 +332,7 @@ def test_command_writes_the_three_files(tmp_path, capsys):
         (["--years", "nan"], "--years"),
         (["--years", "inf"], "--years"),
         (["--window", "0"], "--window"),
+        (["--workers", "0"], "--workers"),
         (["--indicator", "children_in_care", "--indicator", "nope"], "--indicator"),
         (["--years", "0.5", "--window", "26"], "--window"),  # 27 snapshots: no room for the window
     ],

@@ -14,6 +14,7 @@ from sim.cli.common import (
     check_count,
     check_seed,
     check_work,
+    check_workers,
     check_years,
     timestamp,
 )
@@ -44,6 +45,13 @@ def register(sub):
         "--window", type=int, default=26, metavar="W", help="half-width of Welch's window in weeks (default 26)"
     )
     p.add_argument("--empty", action="store_true", help="start from an empty system instead of the initial stock")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="worker processes (default: one per core; 1 = in-process); the result does not depend on it",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/warmup-<scenario>-<timestamp>/)")
     add_force_option(p)
     p.set_defaults(func=cmd_warmup)
@@ -62,6 +70,7 @@ def check_warmup_args(args) -> list[str]:
     if args.window < 1:
         raise UsageError(f"--window: must be >= 1, got {args.window}")
     check_count(args.window, "--window", 1, 100_000)
+    check_workers(args.workers)
     names = list(dict.fromkeys(args.indicators or DEFAULT_INDICATORS))
     for name in names:
         if name not in INDICATORS:
@@ -102,6 +111,7 @@ def cmd_warmup(args) -> int:
         window=args.window,
         empty=args.empty,
         progress=progress,
+        workers=args.workers,
     )
     fig = plot_warmup(report)
     with atomic_folder(out) as tmp:
