@@ -1,0 +1,113 @@
+"""The fast event loop (sim/kernel.py) behaves as stock SimPy on small processes: the same
+steps at the same times, return values, waits on a process, interrupts and failures."""
+
+from __future__ import annotations
+
+import pytest
+import simpy
+
+from sim.kernel import Environment, Process, StockEnvironment
+
+ENVIRONMENTS = [StockEnvironment, Environment]
+
+
+def _trace(env_class) -> list[tuple[float, str]]:
+    """A few processes that wait, return values, wait on each other and interrupt."""
+    env = env_class()
+    trace: list[tuple[float, str]] = []
+
+    def child(name: str, delay: float):
+        yield env.timeout(delay)
+        trace.append((env.now, f"{name} done"))
+        return name.upper()
+
+    def parent():
+        value = yield env.process(child("a", 2.0))  # waits on a process: gets its return value
+        trace.append((env.now, f"parent got {value}"))
+        finished = env.process(child("b", 0.0))
+        yield env.timeout(1.0)
+        value = yield finished  # a process that ended before the wait began
+        trace.append((env.now, f"parent got {value} late"))
+
+    def sleeper():
+        try:
+            yield env.timeout(10.0)
+        except simpy.Interrupt as stop:
+            trace.append((env.now, f"sleeper interrupted: {stop.cause}"))
+
+    def waker(target):
+        yield env.timeout(1.5)
+        target.interrupt("wake")
+
+    env.process(parent())
+    target = env.process(sleeper())
+    env.process(waker(target))
+    for i in range(3):  # processes ending at the same time as others, nobody waiting on them
+        env.process(child(f"c{i}", 1.0))
+    env.run_until(20.0)
+    return trace
+
+
+def test_the_fast_loop_takes_the_same_steps_at_the_same_times_as_stock_simpy():
+    stock, fast = _trace(StockEnvironment), _trace(Environment)
+    assert stock == fast
+    assert (2.0, "parent got A") in fast and (3.0, "parent got B late") in fast
+    assert (1.5, "sleeper interrupted: wake") in fast
+
+
+def test_processes_of_the_fast_loop_are_its_lean_process():
+    env = Environment()
+
+    def nothing():
+        yield env.timeout(1.0)
+
+    assert isinstance(env.process(nothing()), Process)
+    assert not isinstance(StockEnvironment().process(nothing()), Process)
+
+
+def _events_for(env_class, processes: int) -> int:
+    env = env_class()
+
+    def short():
+        yield env.timeout(1.0)
+
+    for _ in range(processes):
+        env.process(short())
+    env.run_until(2.0)
+    return env.events_scheduled()
+
+
+def test_a_process_nobody_waits_for_costs_no_event_when_it_ends():
+    # Stock SimPy: a start, a timeout and an end event per process; the fast loop: no end event.
+    assert _events_for(StockEnvironment, 10) - _events_for(StockEnvironment, 5) == 15
+    assert _events_for(Environment, 10) - _events_for(Environment, 5) == 10
+
+
+@pytest.mark.parametrize("env_class", ENVIRONMENTS)
+def test_a_process_that_fails_crashes_the_run(env_class):
+    env = env_class()
+
+    def failing():
+        yield env.timeout(1.0)
+        raise KeyError("lost")
+
+    env.process(failing())
+    with pytest.raises(KeyError, match="lost"):
+        env.run_until(5.0)
+
+
+@pytest.mark.parametrize("env_class", ENVIRONMENTS)
+def test_a_process_must_yield_events(env_class):
+    env = env_class()
+
+    def wrong():
+        yield 3
+
+    env.process(wrong())
+    with pytest.raises(RuntimeError, match="3"):
+        env.run_until(1.0)
+
+
+def test_a_process_needs_a_generator():
+    with pytest.raises(ValueError, match="not a generator"):
+        Environment().process(lambda: None)
