@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import simpy
 
+from sim.constants import TASK_KINDS
 from sim.kernel import StockEnvironment
 
 if TYPE_CHECKING:
@@ -49,21 +50,7 @@ DEADLINE = 1
 FOLLOWUP = 2
 OTHER = 3
 
-TASK_KINDS: tuple[str, ...] = (
-    "preliminary_assessment",
-    "handover",
-    "investigation",
-    "followup",
-    "acute_review",
-    "step_down_plan",
-    "placement",
-    "network_search",
-    "political_review",
-    "second_caseworker",
-    "renotification",
-    "other",
-)
-"""What a task is for: caseworker hours are reported by these kinds (and standing hours)."""
+# The codes of the task kinds, in the order of :data:`sim.constants.TASK_KINDS`.
 (
     PRELIMINARY_TASK,
     HANDOVER_TASK,

@@ -16,3 +16,19 @@ PLACEMENT_STEPS: tuple[int, ...] = (3, 4, 5)
 
 AGED_OUT = "aged_out"
 """Why a case, and a spell, ended when the child turned 18 (the edge of the model, §3.9)."""
+
+TASK_KINDS: tuple[str, ...] = (
+    "preliminary_assessment",
+    "handover",
+    "investigation",
+    "followup",
+    "acute_review",
+    "step_down_plan",
+    "placement",
+    "network_search",
+    "political_review",
+    "second_caseworker",
+    "renotification",
+    "other",
+)
+"""What a task is for: caseworker hours are reported by these kinds (and standing hours)."""

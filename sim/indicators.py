@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.caseworkers import TASK_KINDS
-from sim.constants import AGED_OUT, DAYS_PER_YEAR, STEP_NAMES
+from sim.constants import AGED_OUT, DAYS_PER_YEAR, STEP_NAMES, TASK_KINDS
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

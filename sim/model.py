@@ -19,14 +19,13 @@ from sim.cases import case_flow, stock_case_flow
 from sim.caseworkers import (
     DEADLINE,
     RENOTIFICATION_TASK,
-    TASK_KINDS,
     Caseworkers,
     PooledWorker,
     Steps,
     TaskPool,
     Worker,
 )
-from sim.constants import AGED_OUT, DAYS_PER_YEAR
+from sim.constants import AGED_OUT, DAYS_PER_YEAR, TASK_KINDS
 from sim.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,

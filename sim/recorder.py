@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 import pandas as pd
 
-from sim.caseworkers import TASK_KINDS
+from sim.constants import TASK_KINDS
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -231,7 +231,7 @@ def test_care_that_ends_at_18_within_the_year_is_not_leaving_care():
 
 
 def test_utilisation_is_standing_and_task_hours_over_the_casework_hours_available():
-    from sim.caseworkers import TASK_KINDS
+    from sim.constants import TASK_KINDS
     from sim.indicators import hours_indicators
 
     row = {"time_days": 7.0, "caseworkers": 2, "available_hours": 60.0, "standing_hours": 18.0}
