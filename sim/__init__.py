@@ -49,9 +49,9 @@ def simulate(scenario: Scenario, seed: int | list[int] = 1, years: float | None 
     """
     import time
 
+    from sim.collect import build_result
     from sim.kernel import collector_paused
     from sim.model import Model
-    from sim.results import build_result
 
     unresolved = [f"districts[{k}].scenario" for k, d in enumerate(scenario.districts) if d.target is None]
     if scenario.transition is not None and scenario.transition.target is None:

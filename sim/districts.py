@@ -15,9 +15,10 @@ from typing import cast
 
 import pandas as pd
 
+from sim.collect import model_tables
 from sim.constants import STEP_NAMES
 from sim.indicators import SUMMARY_NAMES
-from sim.results import Result, model_tables, summarize
+from sim.results import Result, summarize
 from sim.scenario import Scenario
 
 ID_OFFSET = 10_000_000  # child and case ids of district k start at k x this
