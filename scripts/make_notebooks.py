@@ -88,7 +88,7 @@ N02 = [
         "from sim import plots\n"
         "from sim.batch import BatchSpec, run_batch, scenario_entry\n"
         "from sim.rundata import load_run\n"
-        "from sim.survival import kaplan_meier_ci, logrank_test, median_ci\n\n"
+        "from sim.results.survival import kaplan_meier_ci, logrank_test, median_ci\n\n"
         "if FOLDER is None:\n"
         "    FOLDER = Path('outputs') / f\"nb02-{dt.datetime.now():%Y%m%d-%H%M%S}\"\n"
         "    spec = BatchSpec(scenarios=[scenario_entry('danish_baseline'), scenario_entry('swedish_model')],\n"

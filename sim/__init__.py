@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.results import Result
+    from sim.results.result import Result
     from sim.scenario import Scenario, ScenarioError, load_scenario
 
 try:
@@ -24,7 +24,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "simulate", "__version__"]
 
-_LAZY = {"Result": "sim.results", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario"}
+_LAZY = {"Result": "sim.results.result", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario"}
 _LAZY["load_scenario"] = "sim.scenario"
 
 

@@ -34,7 +34,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from sim import __version__
-from sim.indicators import SUMMARY_NAMES
 from sim.jobs import Backend, BatchError, Job, JobResult, local_backend
 from sim.output import (
     OutputError,
@@ -50,8 +49,9 @@ from sim.output import (
     note_output,
     remove_stale_partials,
 )
+from sim.results.indicators import SUMMARY_NAMES
+from sim.results.stats import comparison_table, relative_half_width
 from sim.scenario import Scenario, base_chain, load_scenario
-from sim.stats import comparison_table, relative_half_width
 
 DEFAULT_REPLICATIONS = 10
 AUTO_FIRST_ROUND = 5

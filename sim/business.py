@@ -8,7 +8,7 @@ table of every replication, it takes the paired difference NEW - BASELINE of eac
 year, split into components:
 
 ================  ======================================================================
-component         cost categories (``sim.indicators.cost_table``)
+component         cost categories (``sim.results.indicators.cost_table``)
 ================  ======================================================================
 extra_staff       step 0: caseworkers and intake desk, following the staffing over time
 implementation    step -1: the one-off cost of the ``[implementation]`` section
@@ -20,7 +20,7 @@ cumulative_net    the running sum of ``net`` over the years, replication by repl
 
 **Sign convention:** every value is NEW minus BASELINE, in DKK. Positive is an extra cost
 of NEW (an investment), negative is a saving. Each value is the mean over replications
-with a 95 % t-interval (:func:`sim.stats.mean_ci`) of the replication-wise differences.
+with a 95 % t-interval (:func:`sim.results.stats.mean_ci`) of the replication-wise differences.
 
 **Payback year** (:func:`payback_year`, applied to one cumulative series): the years at
 the start in which the cumulative net is still zero (within :data:`ZERO_DKK`; before a
@@ -69,10 +69,10 @@ import pandas as pd
 
 from sim.constants import CONFIDENCE
 
-if TYPE_CHECKING:  # matplotlib and scipy (sim.stats) load on first use: the command line starts fast
+if TYPE_CHECKING:  # matplotlib and scipy (sim.results.stats) load on first use: the command line starts fast
     from matplotlib.figure import Figure
 
-"""The level of every interval (that of :func:`sim.stats.mean_ci`)."""
+"""The level of every interval (that of :func:`sim.results.stats.mean_ci`)."""
 DEFAULT_YEARS = 8.0
 DEFAULT_REPLICATIONS = 10
 MILLION = 1e6
@@ -215,7 +215,7 @@ def yearly_differences(costs: pd.DataFrame, baseline: str, new: str) -> pd.DataF
 def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
     """Per year and component: mean and 95 % interval over replications (long format:
     year, component, mean, ci_low, ci_high)."""
-    from sim.stats import mean_ci
+    from sim.results.stats import mean_ci
 
     rows = []
     for year, group in per_replication.groupby("year", sort=True):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim import indicators as ind
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
 from sim.model import EVENTS, Model
-from sim.results import Result, summarize
+from sim.results import indicators as ind
+from sim.results.result import Result, summarize
 
 
 def build_result(m: Model) -> Result:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from sim.collect import model_tables
 from sim.constants import STEP_NAMES
-from sim.indicators import SUMMARY_NAMES
-from sim.results import Result, summarize
+from sim.results.indicators import SUMMARY_NAMES
+from sim.results.result import Result, summarize
 from sim.scenario import Scenario
 
 ID_OFFSET = 10_000_000  # child and case ids of district k start at k x this
@@ -47,7 +47,7 @@ def _with_implementation(costs: pd.DataFrame, scenario: Scenario, measured_days:
     as rows of district ``municipality``; the districts' scenarios' own implementation costs
     are already in their tables."""
     from sim.constants import DAYS_PER_YEAR
-    from sim.indicators import cost_table
+    from sim.results.indicators import cost_table
 
     imp = scenario.implementation
     if imp.cost_dkk <= 0:

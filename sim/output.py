@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas loads when a result is written or read: the command line starts fast
     import pandas as pd
 
-    from sim.results import Result
+    from sim.results.result import Result
 
 LOCK_NAME = ".welfare-sim.lock"
 """The lock file of a folder being written (removed when the writer is done)."""

@@ -45,11 +45,11 @@ from pathlib import Path
 import pandas as pd
 
 from sim.constants import CONFIDENCE
-from sim.indicators import SUMMARY_NAMES, format_value, unit_of
 from sim.output import atomic_write_csv, atomic_write_json, check_destination
+from sim.results.indicators import SUMMARY_NAMES, format_value, unit_of
 from sim.scenario import Scenario, ScenarioError
 
-if typing.TYPE_CHECKING:  # sim.batch and sim.stats (scipy) load when a sweep runs: the CLI starts fast
+if typing.TYPE_CHECKING:  # sim.batch and sim.results.stats (scipy) load when a sweep runs: the CLI starts fast
     from sim.batch import BatchResult, ScenarioEntry
 
 
@@ -264,8 +264,8 @@ def check_indicators(indicators: Sequence[str] | None, default: Sequence[str] = 
 
 def indicator_stats(replications: pd.DataFrame, scenario: str, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per indicator of one scenario of a batch: n, mean and the confidence interval of the
-    mean (t-based, as :func:`sim.stats.mean_ci`); indexed by indicator."""
-    from sim.stats import mean_ci
+    mean (t-based, as :func:`sim.results.stats.mean_ci`); indexed by indicator."""
+    from sim.results.stats import mean_ci
 
     part = replications[replications["scenario"] == scenario]
     rows = []

@@ -24,10 +24,10 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
-from sim.indicators import PLACEMENT_TYPES
 from sim.output import atomic_write_png
+from sim.results.indicators import PLACEMENT_TYPES
+from sim.results.survival import kaplan_meier_ci, logrank_test, median_ci
 from sim.rundata import RunData, RunDataError
-from sim.survival import kaplan_meier_ci, logrank_test, median_ci
 
 # ----------------------------------------------------------------------------- colours and labels
 
@@ -139,7 +139,7 @@ def _panel_axes(fig: Figure, n: int, max_columns: int = 3, **kwargs) -> list:
 
 
 def placement_curves(placements: pd.DataFrame, step: int, confidence: float = 0.95) -> tuple[pd.DataFrame, int]:
-    """The Kaplan-Meier curve (:func:`sim.survival.kaplan_meier_ci`) of the placements on
+    """The Kaplan-Meier curve (:func:`sim.results.survival.kaplan_meier_ci`) of the placements on
     ``step`` that started during measurement (``start_day >= 0``; the left-truncated ones
     are left out), pooled over replications, and their number."""
     started = placements[(placements["start_day"] >= 0) & (placements["step"] == step)]

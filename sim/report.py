@@ -34,7 +34,7 @@ font-size: 0.8rem; } .note { color: #9a6700; } nav a { margin-right: 1rem; }
 
 def comparison_html(data: RunData) -> str:
     """The comparison table: per scenario the mean and 95 % interval, and paired differences."""
-    from sim.indicators import SUMMARY_NAMES, format_value, unit_of
+    from sim.results.indicators import SUMMARY_NAMES, format_value, unit_of
 
     names = data.scenarios
     if data.comparison is None:

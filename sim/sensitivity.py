@@ -397,7 +397,7 @@ OUTPUTS: tuple[Output, ...] = (
 
 def unit_and_scale(output: Output) -> tuple[str, float]:
     """The unit an output's effects are shown in, and the factor to it from the indicator's."""
-    from sim.indicators import unit_of
+    from sim.results.indicators import unit_of
 
     unit = unit_of(output.indicator)
     if unit == "%":

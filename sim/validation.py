@@ -312,7 +312,7 @@ def counterfactual_entries(swedish: ScenarioEntry, baseline: ScenarioEntry) -> l
 def evaluate_checks(reps: pd.DataFrame) -> list[tuple[Check, float, float, float, bool]]:
     """Per check: (check, simulated mean, 95 % CI low, high, whether the mean passes), from
     the derived replications table (one row per scenario and replication)."""
-    from sim.stats import mean_ci
+    from sim.results.stats import mean_ci
 
     out = []
     for check in CHECKS:
@@ -363,7 +363,7 @@ def validation_markdown(
 ) -> str:
     """The validation document from the batch ``result`` of :func:`run_validation` (and the
     Herning business case and the Morris analysis, where run)."""
-    from sim.stats import mean_ci
+    from sim.results.stats import mean_ci
 
     children = {e.name: e.scenario.municipality.children for e in spec.scenarios}
     reps = _derived(result.replications, children)
@@ -601,7 +601,7 @@ def herning_ratio(case) -> tuple[float, float, float]:
 
 def herning_section(case) -> list[str]:
     """The out-of-sample check against Herning's business case."""
-    from sim.stats import mean_ci
+    from sim.results.stats import mean_ci
 
     invested, returned, ratio = herning_ratio(case)
     per = case.per_replication.groupby("replication")[["net"]].sum()["net"]

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
-from sim.stats import mean_ci
+from sim.results.stats import mean_ci
 from sim.validation import BASELINE, CHECKS, NOT_MET, _derived
 
 REPLICATIONS = 8

@@ -18,8 +18,8 @@ from cli_tools import run_cli as cli
 import sim
 import sim.output
 from sim import Scenario, load_scenario, simulate
-from sim.indicators import SUMMARY_NAMES
 from sim.output import read_summary
+from sim.results.indicators import SUMMARY_NAMES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"

@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 from sim import simulate
-from sim.stats import mean_ci
+from sim.results.stats import mean_ci
 
 pytestmark = pytest.mark.slow  # every test needs the runs: 20 replications of 4 years
 

@@ -13,10 +13,10 @@ from model_tools import empty_model
 
 from sim import load_scenario, simulate
 from sim.entities import Case
-from sim.indicators import care_episodes
 from sim.ladder import FOSTER, follow_ladder
 from sim.model import EVENT_CODES, Model
 from sim.need import _change, start_crisis
+from sim.results.indicators import care_episodes
 
 
 def _model(**over) -> Model:

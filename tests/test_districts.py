@@ -8,7 +8,7 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.batch import BatchSpec, run_batch, scenario_entry
-from sim.indicators import SUMMARY_NAMES
+from sim.results.indicators import SUMMARY_NAMES
 from sim.scenario import ScenarioError
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim.constants import DAYS_PER_YEAR
-from sim.indicators import (
+from sim.results.indicators import (
     caseload_indicators,
     cost_indicators,
     cost_table,
@@ -128,7 +128,7 @@ def test_costs_split_spells_over_the_years_they_cover():
 
 
 def test_the_restricted_mean_is_the_area_under_the_kaplan_meier_curve():
-    from sim.indicators import km_restricted_mean
+    from sim.results.indicators import km_restricted_mean
 
     # 2, 3+, 4, 4, 5+, 7: S = 1 on [0,2), 5/6 on [2,4), 5/12 on [4,7), then 0
     expected = 2 * 1 + 2 * 5 / 6 + 3 * 5 / 12
@@ -152,7 +152,7 @@ def _spell(case, step, start, end, child=None):
 
 
 def test_consecutive_spells_on_one_step_are_one_stay_and_other_spells_stay_apart():
-    from sim.indicators import stays
+    from sim.results.indicators import stays
 
     spells = pd.DataFrame(
         [
@@ -175,7 +175,7 @@ def test_consecutive_spells_on_one_step_are_one_stay_and_other_spells_stay_apart
 
 
 def test_care_turnover_counts_leavers_of_the_first_day_and_type_changes_of_children_in_care_all_year():
-    from sim.indicators import care_turnover_indicators
+    from sim.results.indicators import care_turnover_indicators
 
     y = DAYS_PER_YEAR
     placements = pd.DataFrame(
@@ -197,7 +197,7 @@ def test_care_turnover_counts_leavers_of_the_first_day_and_type_changes_of_child
 
 
 def test_the_share_of_new_entries_into_care_that_leave_within_the_year():
-    from sim.indicators import care_turnover_indicators
+    from sim.results.indicators import care_turnover_indicators
 
     y = DAYS_PER_YEAR
     placements = pd.DataFrame(
@@ -218,7 +218,7 @@ def test_the_share_of_new_entries_into_care_that_leave_within_the_year():
 def test_care_that_ends_at_18_within_the_year_is_not_leaving_care():
     """Danmarks Statistik counts the placed aged 0-22 (a young person may stay on after 18):
     an end at 18, the edge of the model, is in neither count; any other end is leaving."""
-    from sim.indicators import care_turnover_indicators
+    from sim.results.indicators import care_turnover_indicators
 
     y = DAYS_PER_YEAR
     aged = {**_spell(2, 4, -100.0, 0.5 * y), "end_reason": "aged_out"}
@@ -232,7 +232,7 @@ def test_care_that_ends_at_18_within_the_year_is_not_leaving_care():
 
 def test_utilisation_is_standing_and_task_hours_over_the_casework_hours_available():
     from sim.constants import TASK_KINDS
-    from sim.indicators import hours_indicators
+    from sim.results.indicators import hours_indicators
 
     row = {"time_days": 7.0, "caseworkers": 2, "available_hours": 60.0, "standing_hours": 18.0}
     row.update({f"{kind}_hours": 0.0 for kind in TASK_KINDS})

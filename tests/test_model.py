@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim import simulate
-from sim.indicators import SUMMARY_NAMES, kaplan_meier
+from sim.results.indicators import SUMMARY_NAMES, kaplan_meier
 
 NOTIFICATION_OUTCOMES = {"screened_out", "joined_case", "opened_case"}
 

@@ -17,7 +17,6 @@ from matplotlib.image import AxesImage
 
 from sim import simulate
 from sim.batch import BatchSpec, run_batch, scenario_entry
-from sim.indicators import PLACEMENT_TYPES, km_median
 from sim.output import write_result
 from sim.plots import (
     ALL_FIGURES,
@@ -38,6 +37,7 @@ from sim.plots import (
     scenario_colors,
     transition_counts,
 )
+from sim.results.indicators import PLACEMENT_TYPES, km_median
 from sim.rundata import RunData, load_run
 from sim.scenario import load_scenario
 

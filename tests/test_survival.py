@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.indicators import km_median
-from sim.survival import CURVE_COLUMNS, kaplan_meier_ci, logrank_test, median_ci
+from sim.results.indicators import km_median
+from sim.results.survival import CURVE_COLUMNS, kaplan_meier_ci, logrank_test, median_ci
 
 Z95 = 1.959963984540054  # the 97.5 % point of the standard normal
 

@@ -1,6 +1,6 @@
 """Numbers and tables as text: an estimate with its interval, and the aligned text table
 every printed table is laid out with. The unit of an indicator and its value in that unit
-are the library's (:func:`sim.indicators.unit_of`, :func:`sim.indicators.format_value`): the
+are the library's (:func:`sim.results.indicators.unit_of`, :func:`sim.results.indicators.format_value`): the
 figures and the HTML report use them too."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from sim.indicators import format_value
+from sim.results.indicators import format_value
 
 
 def format_estimate(indicator: str, mean: float, low: float, high: float) -> str:

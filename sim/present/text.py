@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sim.indicators import format_value, unit_of
 from sim.planner import CONTEXT_INDICATORS, caseworkers_text, target_text, value_text
 from sim.present.format import format_estimate, text_table
+from sim.results.indicators import format_value, unit_of
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -139,9 +139,9 @@ def cmd_batch(args) -> int:
 
 def _run_batch_and_print(spec, out: Path, args) -> int:
     from sim.batch import _read_manifest, run_batch
-    from sim.indicators import SUMMARY_NAMES
     from sim.output import check_destination, check_unlocked
     from sim.present.text import comparison_text
+    from sim.results.indicators import SUMMARY_NAMES
 
     with library_errors(**BATCH_OPTIONS):
         spec.check()  # every check that can be made before the work, before a word is printed

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim import indicators as ind
 from sim.constants import DAYS_PER_YEAR
+from sim.results import indicators as ind
 from sim.scenario import Scenario
 
 TABLES: tuple[str, ...] = (

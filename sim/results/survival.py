@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.constants import CONFIDENCE
-from sim.indicators import kaplan_meier
+from sim.results.indicators import kaplan_meier
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -86,7 +86,7 @@ def kaplan_meier_ci(durations: ArrayLike, observed: ArrayLike, confidence: float
     censored = np.searchsorted(sorted_censored, times, side="right") - np.searchsorted(
         sorted_censored, times, side="left"
     )
-    # The point estimate is the one the summary indicators use (sim.indicators.kaplan_meier);
+    # The point estimate is the one the summary indicators use (sim.results.indicators.kaplan_meier);
     # between event times it is carried forward.
     point = kaplan_meier(d, e)
     index = np.searchsorted(point["time"].to_numpy(), times, side="right") - 1
@@ -136,7 +136,7 @@ def median_ci(
     In the style of Brookmeyer and Crowley (and of lifelines' ``median_survival_times`` of
     the band), each number is the first time a curve falls to 0.5 or below:
 
-    * median: the first time ``survival <= 0.5`` (the same as ``sim.indicators.km_median``);
+    * median: the first time ``survival <= 0.5`` (the same as ``sim.results.indicators.km_median``);
     * low: the first time ``ci_low <= 0.5`` (the lower band falls first);
     * high: the first time ``ci_high <= 0.5``.
 
