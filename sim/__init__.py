@@ -14,8 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.params import Scenario, ScenarioError, load_scenario
     from sim.results.result import Result
-    from sim.scenario import Scenario, ScenarioError, load_scenario
 
 try:
     __version__ = version("welfare-sim")
@@ -24,8 +24,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "simulate", "__version__"]
 
-_LAZY = {"Result": "sim.results.result", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario"}
-_LAZY["load_scenario"] = "sim.scenario"
+_LAZY = {"Result": "sim.results.result", "Scenario": "sim.params", "ScenarioError": "sim.params"}
+_LAZY["load_scenario"] = "sim.params"
 
 
 def __getattr__(name: str):

@@ -49,9 +49,9 @@ from sim.output import (
     note_output,
     remove_stale_partials,
 )
+from sim.params import Scenario, base_chain, load_scenario
 from sim.results.indicators import SUMMARY_NAMES
 from sim.results.stats import comparison_table, relative_half_width
-from sim.scenario import Scenario, base_chain, load_scenario
 
 DEFAULT_REPLICATIONS = 10
 AUTO_FIRST_ROUND = 5
@@ -330,7 +330,7 @@ def run_batch(
 
 def _read_manifest(out: Path, spec: BatchSpec) -> dict:
     """The manifest of a batch to resume, checked against ``spec``."""
-    from sim.scenario import ScenarioError, read_limited
+    from sim.params import ScenarioError, read_limited
 
     manifest_path = out / "manifest.json"
     if not manifest_path.exists():
@@ -351,7 +351,7 @@ def _read_manifest(out: Path, spec: BatchSpec) -> dict:
 def _finished_summary(marker: Path) -> dict[str, float] | None:
     """The summary of a finished replication, or ``None`` when its ``summary.json`` is not
     one (corrupt, cut short, edited): that replication is run again."""
-    from sim.scenario import ScenarioError, read_limited
+    from sim.params import ScenarioError, read_limited
 
     try:
         values = json.loads(read_limited(marker, "summary"))
@@ -518,7 +518,8 @@ def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, P
 
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    from sim.scenario import ScenarioError, _display, _first_error, parse_toml, resolve_reference
+    from sim.params import ScenarioError, parse_toml, resolve_reference
+    from sim.params.schema import _display, _first_error
     from sim.workload import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, YEARS_MAX, YEARS_MIN
 
     class BatchFile(BaseModel):

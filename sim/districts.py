@@ -17,9 +17,9 @@ import pandas as pd
 
 from sim.collect import model_tables
 from sim.constants import STEP_NAMES
+from sim.params import Scenario
 from sim.results.indicators import SUMMARY_NAMES
 from sim.results.result import Result, summarize
-from sim.scenario import Scenario
 
 ID_OFFSET = 10_000_000  # child and case ids of district k start at k x this
 WORKER_OFFSET = 1_000  # caseworker ids of district k start at k x this; desk ids below -k x this

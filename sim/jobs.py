@@ -20,7 +20,7 @@ from typing import TypeAlias
 import pandas as pd
 
 from sim import simulate
-from sim.scenario import Scenario
+from sim.params import Scenario
 
 Tables: TypeAlias = bool | Collection[str]
 """Which tables of a result a job hands back: all (True), none (False), or those named."""

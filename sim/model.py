@@ -38,13 +38,13 @@ from sim.entities import (
 from sim.kernel import Environment, collector_paused
 from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
 from sim.need import MAX_NEED, schedule_need_change, start_crisis
+from sim.params import Scenario
 from sim.recorder import Recorder
 from sim.rng import Streams, index_for
-from sim.scenario import Scenario
 
 if TYPE_CHECKING:
+    from sim.params import Schedule
     from sim.rng import Stream
-    from sim.scenario import Schedule
 
 ADULT_YEARS = 18.0
 ADULT_DAYS = ADULT_YEARS * DAYS_PER_YEAR

@@ -46,8 +46,8 @@ import pandas as pd
 
 from sim.constants import CONFIDENCE
 from sim.output import atomic_write_csv, atomic_write_json, check_destination
+from sim.params import Scenario, ScenarioError
 from sim.results.indicators import SUMMARY_NAMES, format_value, unit_of
-from sim.scenario import Scenario, ScenarioError
 
 if typing.TYPE_CHECKING:  # sim.batch and sim.results.stats (scipy) load when a sweep runs: the CLI starts fast
     from sim.batch import BatchResult, ScenarioEntry

@@ -96,7 +96,7 @@ def _parquet(path: Path) -> pd.DataFrame:
 
 def _json(path: Path, what: str):
     """A JSON file of a results folder; a :class:`RunDataError` if it is not one."""
-    from sim.scenario import ScenarioError, read_limited
+    from sim.params import ScenarioError, read_limited
 
     try:
         return json.loads(read_limited(path, what, limit=MAX_JSON_BYTES))

@@ -224,8 +224,8 @@ def _split(path: str) -> tuple[str, int | None]:
 
 def _field_info(path: str):
     """The pydantic field of a dotted path, or ``None``."""
+    from sim.params import Scenario
     from sim.planner import _base_types
-    from sim.scenario import Scenario
 
     model, info = Scenario, None
     for part in path.split("."):
@@ -512,7 +512,7 @@ def run_morris(
 
     from sim.batch import Progress
     from sim.jobs import Job, local_backend
-    from sim.scenario import load_scenario
+    from sim.params import load_scenario
 
     parameters = tuple(PARAMETERS if parameters is None else parameters)
     check_design(trajectories, years, seed, workers)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.batch import BatchSpec, ScenarioEntry, _git_commit, run_batch, scenario_entry
 from sim.output import atomic_write
-from sim.scenario import Scenario
+from sim.params import Scenario
 
 BASELINE, SWEDISH = "danish_baseline", "swedish_model"
 DEFAULT_SENSITIVITY_TRAJECTORIES = 6

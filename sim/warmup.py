@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sim.constants import DAYS_PER_YEAR, PLACEMENT_STEPS
-from sim.scenario import Scenario, load_scenario
+from sim.params import Scenario, load_scenario
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
     from matplotlib.figure import Figure

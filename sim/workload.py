@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
-from sim.scenario import Run, Scenario
+from sim.params import Run, Scenario
 
 SECONDS_PER_EVENT = 25e-6
 """Seconds of one core per estimated event (measured on the reference machine, rounded up)."""

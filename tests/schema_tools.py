@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.scenario import Scenario, load_scenario
+from sim.params import Scenario, load_scenario
 
 # A small municipality (1,000 children, 20 caseworkers), 0.3 simulated years after 0.1 of warm-up.
 TINY = {"run": {"years": 0.3, "warmup_years": 0.1}, "municipality": {"children": 1000}, "staffing": {"caseworkers": 20}}

@@ -19,8 +19,8 @@ import pytest
 
 from sim.batch import BatchSpec, read_table, run_batch, scenario_entry
 from sim.cli import main
+from sim.params import shipped_scenarios_dir
 from sim.results.stats import mean_ci
-from sim.scenario import shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
 

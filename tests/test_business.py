@@ -26,8 +26,8 @@ from sim.business import (
     run_business_case,
 )
 from sim.cli import main
+from sim.params import load_scenario, shipped_scenarios_dir
 from sim.report import business_case_html
-from sim.scenario import load_scenario, shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

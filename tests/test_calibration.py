@@ -90,7 +90,7 @@ def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
     import difflib
     import shutil
 
-    from sim.scenario import shipped_scenarios_dir
+    from sim.params import shipped_scenarios_dir
 
     calibrate = _calibrate_script()
     path = tmp_path / "danish_baseline.toml"

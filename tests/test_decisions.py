@@ -179,7 +179,7 @@ def test_work_by_returns_dropped_past_its_deadline_and_the_share_of_hours_otherw
 
 
 def test_a_scenario_cannot_set_the_probability_of_a_right_decision(tmp_path):
-    from sim.scenario import Practice, ScenarioError
+    from sim.params import Practice, ScenarioError
 
     assert not [name for name in Practice.model_fields if "probability" in name]
     old = tmp_path / "old.toml"

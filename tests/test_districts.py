@@ -8,8 +8,8 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.batch import BatchSpec, run_batch, scenario_entry
+from sim.params import ScenarioError
 from sim.results.indicators import SUMMARY_NAMES
-from sim.scenario import ScenarioError
 
 
 @pytest.fixture(scope="module")

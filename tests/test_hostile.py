@@ -26,7 +26,7 @@ from schema_tools import Number, baseline_list, numbers, set_dotted, tiny, write
 import sim
 import sim.model
 from sim.cli import main
-from sim.scenario import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
+from sim.params import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
 
 NUMBERS = numbers()
 
@@ -99,7 +99,7 @@ def test_a_name_that_would_escape_the_outputs_folder_never_becomes_a_folder(work
 
 
 def test_a_file_name_that_is_no_identifier_needs_a_name_inside(workdir, capsys, no_model):
-    text = (Path(sim.scenario.shipped_scenarios_dir()) / "danish_baseline.toml").read_text(encoding="utf-8")
+    text = (Path(sim.params.shipped_scenarios_dir()) / "danish_baseline.toml").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("name =")]
     path = workdir / "my scenario.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -110,7 +110,7 @@ def test_a_file_name_that_is_no_identifier_needs_a_name_inside(workdir, capsys, 
 def test_names_the_program_derives_are_still_one_folder_name():
     herning = load_scenario("herning_pilot")
     assert all("." in d.target.name and "/" not in d.target.name for d in herning.districts)
-    with pytest.raises(sim.scenario.ScenarioError, match="name: must be letters"):
+    with pytest.raises(sim.params.ScenarioError, match="name: must be letters"):
         herning.districts[0].target.with_overrides(name="../x")
 
 

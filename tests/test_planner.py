@@ -16,6 +16,7 @@ import pytest
 
 from sim.batch import scenario_entry
 from sim.cli import main
+from sim.params import ScenarioError
 from sim.planner import (
     PlannerError,
     Target,
@@ -27,7 +28,6 @@ from sim.planner import (
     sweep_entries,
 )
 from sim.present.text import staff_text, sweep_text
-from sim.scenario import ScenarioError
 
 GRID = "2:12:1"  # caseworkers of the brute-force sweep; the small scenario itself has 4
 REPLICATIONS = 3

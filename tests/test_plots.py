@@ -18,6 +18,7 @@ from matplotlib.image import AxesImage
 from sim import simulate
 from sim.batch import BatchSpec, run_batch, scenario_entry
 from sim.output import write_result
+from sim.params import load_scenario
 from sim.plots import (
     ALL_FIGURES,
     SCENARIO_PALETTE,
@@ -39,7 +40,6 @@ from sim.plots import (
 )
 from sim.results.indicators import PLACEMENT_TYPES, km_median
 from sim.rundata import RunData, load_run
-from sim.scenario import load_scenario
 
 SCENARIOS = ("danish_baseline", "swedish_model")
 QUICK = {"run.warmup_years": 0.5}

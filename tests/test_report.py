@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from sim.cli import main
+from sim.params import shipped_scenarios_dir
 from sim.plots import ALL_FIGURES
-from sim.scenario import shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import Scenario, ScenarioError, Section, load_scenario, shipped_scenarios_dir
+from sim.params import Scenario, ScenarioError, Section, load_scenario, shipped_scenarios_dir
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"

@@ -9,7 +9,7 @@ import pytest
 
 from sim import sensitivity as morris
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.params import load_scenario
 
 # A tiny design: 3 parameters x 2 trajectories = 8 points, 16 short runs.
 SMALL = ("staffing.cost_dkk_per_year", "ladder.steps_1_2.cost_dkk_per_year", "need.worsen_rate_per_year_unmet")

@@ -12,7 +12,7 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.constants import DAYS_PER_YEAR
-from sim.scenario import ScenarioError, shipped_scenarios_dir
+from sim.params import ScenarioError, shipped_scenarios_dir
 
 SHIPPED = shipped_scenarios_dir()
 

@@ -177,8 +177,8 @@ def dispatch(args) -> int:
     """Run a parsed command: bad input becomes one line on standard error and exit 2."""
     from sim.jobs import BatchError
     from sim.output import OutputError, forget_outputs
+    from sim.params import ScenarioError
     from sim.rundata import RunDataError
-    from sim.scenario import ScenarioError
     from sim.workload import WorkloadError
 
     forget_outputs()

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim.constants import DAYS_PER_YEAR
+from sim.params import Scenario
 from sim.results import indicators as ind
-from sim.scenario import Scenario
 
 TABLES: tuple[str, ...] = (
     "events",

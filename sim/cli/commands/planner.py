@@ -115,8 +115,8 @@ def _check_common(args, least_replications: int) -> None:
 def cmd_sweep(args) -> int:
     from sim.batch import scenario_entry
     from sim.output import check_destination
+    from sim.params import ScenarioError
     from sim.present.text import sweep_text
-    from sim.scenario import ScenarioError
 
     _check_common(args, 1)
     try:

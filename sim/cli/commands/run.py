@@ -31,8 +31,8 @@ def cmd_run(args) -> int:
     from sim.batch import _git_commit
     from sim.constants import DAYS_PER_YEAR
     from sim.output import atomic_folder, check_destination, child_name, remove_stale_partials, write_result
+    from sim.params import load_scenario
     from sim.present.text import summary_table
-    from sim.scenario import load_scenario
 
     check_seed(args.seed)
     check_years(args.years)

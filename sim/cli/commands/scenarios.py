@@ -14,7 +14,7 @@ def register(sub) -> None:
 
 
 def cmd_validate(args) -> int:
-    from sim.scenario import load_scenario
+    from sim.params import load_scenario
 
     for path in args.scenarios:
         scenario = load_scenario(path)
@@ -23,7 +23,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_scenarios(args) -> int:
-    from sim.scenario import load_scenario, shipped_scenarios_dir
+    from sim.params import load_scenario, shipped_scenarios_dir
 
     folder = shipped_scenarios_dir()
     for path in sorted(folder.glob("*.toml")):

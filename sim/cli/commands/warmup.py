@@ -82,7 +82,7 @@ def cmd_warmup(args) -> int:
     """Validate, run the analysis, write the folder, print the points."""
     from sim.constants import DAYS_PER_YEAR
     from sim.output import atomic_folder, check_destination
-    from sim.scenario import load_scenario
+    from sim.params import load_scenario
     from sim.warmup import plot_warmup, warmup_analysis
 
     names = check_warmup_args(args)

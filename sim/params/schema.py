@@ -1030,7 +1030,7 @@ def _with_transition_target(scenario: Scenario, file: Path, where: Path, chain: 
 def shipped_scenarios_dir() -> Path:
     """The folder of scenarios shipped with the package: ``scenarios/`` beside the package
     in a source tree or editable install, ``sim/scenarios`` in an installed wheel."""
-    source_tree = Path(__file__).resolve().parent.parent / "scenarios"
+    source_tree = Path(__file__).resolve().parents[2] / "scenarios"  # sim/params/schema.py -> the repository
     if source_tree.is_dir():
         return source_tree
     from importlib.resources import files
