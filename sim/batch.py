@@ -519,7 +519,7 @@ def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, P
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
     from sim.params import ScenarioError, parse_toml, resolve_reference
-    from sim.params.schema import _display, _first_error
+    from sim.params.errors import _display, _first_error
     from sim.workload import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, YEARS_MAX, YEARS_MIN
 
     class BatchFile(BaseModel):
