@@ -554,7 +554,7 @@ class Model:
         owner = case.owner.id if case.owner is not None else -1
         last = case.last_followup_day
         self.rec.followups.add(case.id, case.child.id, step, owner, due_day, done_day, last, due_day - last)
-        # The event log's "followup" rows are made from this table at the end (results.py).
+        # The event log's "followup" rows are made from this table at the end (sim/collect.py).
 
     def open_spells(self) -> list[tuple[int, int, int, float, float, str, bool, bool, bool]]:
         """The spells still running at the end of the run (censored)."""

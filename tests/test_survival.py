@@ -1,5 +1,5 @@
 """Kaplan-Meier with confidence bands, the median and its interval, the log-rank test
-(sim/survival.py): hand-computed small examples with censoring, and the classic 6-MP
+(sim/results/survival.py): hand-computed small examples with censoring, and the classic 6-MP
 remission data."""
 
 from __future__ import annotations
