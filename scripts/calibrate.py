@@ -5,7 +5,7 @@ Run:  python scripts/calibrate.py [--replications 3] [--years 8] [--warmup 8] [-
 What it does
 ------------
 Only the **Danish baseline** is fitted. Its figures in docs/conceptual-model.md §5 (Danmarks
-Statistik and the Danish rows of seed 002, see docs/sources.md: ``sim.validation.CHECKS`` with
+Statistik and the Danish rows of seed 002, see docs/sources.md: ``sim.experiments.validation.CHECKS`` with
 ``fitted=True``) give the residuals; the Swedish rows of ``docs/VALIDATION.md`` are never seen
 here, so they are checks out of sample.
 
@@ -21,7 +21,7 @@ practices are written from the sources (and marked assumptions where we had to r
 Each evaluation runs ``--replications`` replications of the baseline (seed ``[seed, r]``, the same
 at every evaluation: common random numbers) from the current estimate of its steady state (the
 initial stock) with ``--warmup`` years of warm-up; the residuals are those of
-``sim.validation.CHECKS`` as before: ``(mean - figure) / (half the accepted range)`` for a check with
+``sim.experiments.validation.CHECKS`` as before: ``(mean - figure) / (half the accepted range)`` for a check with
 a point figure (``TARGETS``) and ``OUTSIDE`` times the distance outside the range for every fitted
 check. ``scipy.optimize.least_squares`` (bounded, trust region) minimises their squares; the best
 evaluation is kept.
@@ -64,9 +64,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim import load_scenario  # noqa: E402
-from sim.jobs import Job, JobResult, local_backend  # noqa: E402
-from sim.output import atomic_write  # noqa: E402
-from sim.validation import BASELINE, CHECKS, SWEDISH, _derived, evaluate_checks  # noqa: E402
+from sim.experiments.jobs import Job, JobResult, local_backend  # noqa: E402
+from sim.experiments.validation import BASELINE, CHECKS, SWEDISH, _derived, evaluate_checks  # noqa: E402
+from sim.storage.output import atomic_write  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 HIGH_LOAD = "danish_high_load"

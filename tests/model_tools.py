@@ -6,7 +6,7 @@ Used by the tests of single decisions (``test_decisions``, ``test_crisis``)."""
 from __future__ import annotations
 
 from sim import load_scenario
-from sim.model import Model
+from sim.engine.model import Model
 
 EMPTY = {
     "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],

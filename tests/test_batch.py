@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import BatchSpec, read_table, run_batch, scenario_entry
 from sim.cli import main
+from sim.experiments.batch import BatchSpec, read_table, run_batch, scenario_entry
 from sim.params import shipped_scenarios_dir
 from sim.results.stats import mean_ci
 

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import read_table
-from sim.business import (
+from sim.cli import main
+from sim.experiments.batch import read_table
+from sim.experiments.business import (
     COMPONENTS,
     CSV_NAME,
     JSON_NAME,
@@ -25,9 +26,9 @@ from sim.business import (
     payback_year,
     run_business_case,
 )
-from sim.cli import main
 from sim.params import load_scenario, shipped_scenarios_dir
-from sim.report import business_case_html
+from sim.present.business import write_business_case_figure
+from sim.present.report import business_case_html
 
 SHIPPED = shipped_scenarios_dir()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -68,8 +69,9 @@ def scenarios(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def case(scenarios, tmp_path_factory):
+    """The business case run as the command runs it: the case, then its figure."""
     out = tmp_path_factory.mktemp("business") / "case"
-    return run_business_case(
+    case = run_business_case(
         scenarios["baseline"],
         scenarios["transition"],
         years=YEARS,
@@ -78,6 +80,9 @@ def case(scenarios, tmp_path_factory):
         workers=2,
         out=out,
     )
+    assert not (out / PNG_NAME).exists()  # the experiment writes data, not figures
+    write_business_case_figure(case, out)
+    return case
 
 
 def mean_of(case, component: str) -> pd.Series:
@@ -165,7 +170,7 @@ def test_from_a_hand_made_costs_table():
                     rows.append((scenario, replication, year, -1, implementation))
     costs = pd.DataFrame(rows, columns=["scenario", "replication", "year", "step", "cost_dkk"])
     costs["district"] = "all"
-    # a municipality split into districts (sim.districts): NEW's staff in two rows, summed
+    # a municipality split into districts (sim.engine.districts): NEW's staff in two rows, summed
     split = costs[(costs["scenario"] == "new") & (costs["step"] == 0)].copy()
     costs.loc[split.index, "cost_dkk"] = 7.0
     split["cost_dkk"], split["district"] = 5.0, "pilot"
@@ -320,7 +325,7 @@ def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("nothing should run")
 
-    monkeypatch.setattr("sim.jobs.simulate", refuse)
+    monkeypatch.setattr("sim.experiments.jobs.simulate", refuse)
 
 
 @pytest.mark.parametrize(

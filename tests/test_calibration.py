@@ -4,8 +4,8 @@
 The Danish baseline runs ``REPLICATIONS`` replications of ``YEARS`` measured years each (after
 its own warm-up, from its own initial stock), with common random numbers from seed 1 (the
 validation document's seed; ``scripts/calibrate.py`` calibrates on another seed, so this is a
-check on fresh random numbers). The indicators are derived as ``sim.validation`` derives them
-and held to the *fitted* ``sim.validation.CHECKS``, so this test and ``docs/VALIDATION.md`` agree
+check on fresh random numbers). The indicators are derived as ``sim.experiments.validation`` derives them
+and held to the *fitted* ``sim.experiments.validation.CHECKS``, so this test and ``docs/VALIDATION.md`` agree
 on what is checked. The out-of-sample checks (the Swedish model's) are reported in the document,
 pass or fail; holding them here would make them targets.
 
@@ -16,7 +16,7 @@ are evidence, at the 1 % level, that the scenario's long-run mean lies outside t
 validation document (10 replications of the scenarios' own 10 years) holds the mean itself to
 the range.
 
-Fitted checks the calibration cannot honestly meet would be listed in ``sim.validation.NOT_MET``
+Fitted checks the calibration cannot honestly meet would be listed in ``sim.experiments.validation.NOT_MET``
 with the reason (the validation document prints it) and left out of the tolerance test; today
 there are none.
 """
@@ -27,8 +27,8 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
+from sim.experiments.validation import BASELINE, CHECKS, NOT_MET, _derived
 from sim.results.stats import mean_ci
-from sim.validation import BASELINE, CHECKS, NOT_MET, _derived
 
 REPLICATIONS = 8
 YEARS = 6.0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.caseworkers import ACUTE, DEADLINE, FOLLOWUP, OTHER, Caseworkers, Worker
-from sim.entities import Case, Child
-from sim.kernel import StockEnvironment
+from sim.engine.caseworkers import ACUTE, DEADLINE, FOLLOWUP, OTHER, Caseworkers, Worker
+from sim.engine.entities import Case, Child
+from sim.engine.kernel import StockEnvironment
 
 
 def _case(i: int) -> Case:

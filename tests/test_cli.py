@@ -16,10 +16,10 @@ from cli_tools import one_line
 from cli_tools import run_cli as cli
 
 import sim
-import sim.output
+import sim.storage.output
 from sim import Scenario, load_scenario, simulate
-from sim.output import read_summary
 from sim.results.indicators import SUMMARY_NAMES
+from sim.storage.output import read_summary
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"
@@ -316,7 +316,7 @@ def test_bad_run_option(tmp_path, monkeypatch, capsys, no_simulation, command, o
 
 def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch, capsys, quick_simulation):
     monkeypatch.chdir(tmp_path)
-    real_write = sim.output.write_result
+    real_write = sim.storage.output.write_result
     seen = []
 
     def write_then_interrupt(result, folder, extra=None):
@@ -324,7 +324,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch, capsys, quick_sim
         seen.append(sorted(p.name for p in Path(folder).iterdir()))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.output, "write_result", write_then_interrupt)
+    monkeypatch.setattr(sim.storage.output, "write_result", write_then_interrupt)
     out_dir = tmp_path / "run"
     code, out, err = cli(capsys, "run", "danish_baseline", "--years", "1", "--seed", "3", "--out", out_dir)
     assert code == 130

@@ -12,10 +12,10 @@ import pytest
 from model_tools import empty_model
 
 from sim import load_scenario, simulate
-from sim.entities import Case
-from sim.ladder import FOSTER, follow_ladder
-from sim.model import EVENT_CODES, Model
-from sim.need import _change, start_crisis
+from sim.engine.entities import Case
+from sim.engine.ladder import FOSTER, follow_ladder
+from sim.engine.model import EVENT_CODES, Model
+from sim.engine.need import _change, start_crisis
 from sim.results.indicators import care_episodes
 
 

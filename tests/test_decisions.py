@@ -12,13 +12,13 @@ import pytest
 from model_tools import empty_model
 
 from sim import load_scenario
-from sim.caseworkers import ACUTE, DROPPED, FOLLOWUP, OTHER, PLAN_TASK, Worker, work_by
-from sim.entities import Case, Child
-from sim.investigation import start_step
-from sim.kernel import StockEnvironment
-from sim.ladder import FOSTER, INSTITUTION, follow_ladder, review
-from sim.model import Model
-from sim.need import schedule_need_change
+from sim.engine.caseworkers import ACUTE, DROPPED, FOLLOWUP, OTHER, PLAN_TASK, Worker, work_by
+from sim.engine.entities import Case, Child
+from sim.engine.investigation import start_step
+from sim.engine.kernel import StockEnvironment
+from sim.engine.ladder import FOSTER, INSTITUTION, follow_ladder, review
+from sim.engine.model import Model
+from sim.engine.need import schedule_need_change
 
 
 def _model(name: str, **over) -> Model:
@@ -102,7 +102,7 @@ def test_a_plan_that_cannot_start_before_the_next_follow_up_is_dropped_and_the_c
 
 
 def model_event_code(name: str) -> int:
-    from sim.model import EVENT_CODES
+    from sim.engine.model import EVENT_CODES
 
     return EVENT_CODES[name]
 

@@ -1,4 +1,4 @@
-"""The Dask backend (sim/distributed.py): a batch on a real ``LocalCluster``, and on a scheduler
+"""The Dask backend (sim/experiments/distributed.py): a batch on a real ``LocalCluster``, and on a scheduler
 and a worker started as separate processes with the ``dask`` command line on 127.0.0.1, is
 bit-identical to the same batch run in-process and on the local process pool; the command line
 runs ``compare --backend dask``; an unreachable or malformed scheduler, a missing dask extra
@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-import sim.distributed
-from sim.batch import BatchSpec, run_batch, scenario_entry
+import sim.experiments.distributed
 from sim.cli import main
-from sim.distributed import DaskBackend, run_on_worker
-from sim.jobs import BatchError, Job
+from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
+from sim.experiments.distributed import DaskBackend, run_on_worker
+from sim.experiments.jobs import BatchError, Job
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("danish_baseline", "swedish_model")
@@ -207,7 +207,7 @@ def test_scheduler_and_worker_started_with_the_dask_command_line(in_process, tmp
         assert_same_batch(in_process, out)
 
         # A client of another welfare-sim version: the worker refuses the jobs, one-line error.
-        monkeypatch.setattr(sim.distributed, "__version__", "0.0.0-other")
+        monkeypatch.setattr(sim.experiments.distributed, "__version__", "0.0.0-other")
         refused = tmp_path / "refused"
         with pytest.raises(BatchError, match=r"^backend dask: a worker has welfare-sim .* this client 0\.0\.0-other"):
             run_batch(cheap_spec(workers=1, backend="dask", scheduler=address), refused)
@@ -239,7 +239,7 @@ def test_cli_compare_backend_dask_matches_the_local_backend(tmp_path, capfd):
 
 @pytest.mark.slow
 def test_cli_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, capfd, monkeypatch):
-    monkeypatch.setattr(sim.distributed, "CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(sim.experiments.distributed, "CONNECT_TIMEOUT", 2.0)
     started = time.monotonic()
     code, out, err = cli(
         capfd,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
-from sim.batch import BatchSpec, run_batch, scenario_entry
+from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
 from sim.params import ScenarioError
 from sim.results.indicators import SUMMARY_NAMES
 

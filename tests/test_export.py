@@ -18,11 +18,11 @@ import pandas as pd
 import pm4py
 import pytest
 
-import sim.export
+import sim.storage.export
 from sim.cli import main
 from sim.cli.commands import export as export_command
 from sim.cli.common import UsageError
-from sim.export import (
+from sim.storage.export import (
     ACTIVITY,
     CASE,
     INTAKE_DESK,
@@ -33,8 +33,8 @@ from sim.export import (
     write_csv,
     write_xes,
 )
-from sim.output import OutputError, atomic_write_with
-from sim.rundata import load_run
+from sim.storage.output import OutputError, atomic_write_with
+from sim.storage.rundata import load_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")  # pm4py's advert
 
@@ -56,7 +56,7 @@ def run_dir(tmp_path_factory) -> Path:
 def batch_dir(tmp_path_factory) -> Path:
     # The batch API that `compare` calls (not `main(["compare", ...])`, which also builds a
     # report that is not this test's business): the Danish baseline has the intake desk.
-    from sim.batch import BatchSpec, run_batch, scenario_entry
+    from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
 
     out = tmp_path_factory.mktemp("export") / "batch"
     spec = BatchSpec(
@@ -252,8 +252,8 @@ def test_special_characters_are_escaped(run_dir, tmp_path):
 def test_the_export_does_not_need_pm4py(run_dir, tmp_path):
     code = (
         "import sys\n"
-        "from sim.rundata import load_run\n"
-        "from sim.export import event_log, write_xes, write_csv\n"
+        "from sim.storage.rundata import load_run\n"
+        "from sim.storage.export import event_log, write_xes, write_csv\n"
         f"log = event_log(load_run({str(run_dir)!r}))\n"
         f"write_xes(log, {str(tmp_path / 'a.xes')!r}); write_csv(log, {str(tmp_path / 'a.csv')!r})\n"
         "assert 'pm4py' not in sys.modules\n"
@@ -267,7 +267,7 @@ def test_the_export_does_not_need_pm4py(run_dir, tmp_path):
 def test_xes_is_the_same_however_it_is_chunked(run_dir, tmp_path, monkeypatch):
     log = event_log(load_run(run_dir))
     write_xes(log, tmp_path / "whole.xes")
-    monkeypatch.setattr(sim.export, "_TRACES_PER_CHUNK", 3)
+    monkeypatch.setattr(sim.storage.export, "_TRACES_PER_CHUNK", 3)
     write_xes(log, tmp_path / "pieces.xes")
     assert (tmp_path / "whole.xes").read_bytes() == (tmp_path / "pieces.xes").read_bytes()
     write_xes(log.iloc[:0], tmp_path / "empty.xes")

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from schema_tools import tiny
 
-import sim.jobs
+import sim.experiments.jobs
 from sim.cli import main
-from sim.output import LOCK_NAME
+from sim.storage.output import LOCK_NAME
 
 REPLICATIONS = 3
 TIMEOUT = 300  # a guard against a hung child process, far above what a batch takes
@@ -163,7 +163,7 @@ def test_resume_runs_a_replication_whose_summary_is_corrupt_again(tmp_path, caps
 def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys, monkeypatch, study, fail_on_call):
     files, reference = study
     out = tmp_path / "interrupted"
-    original = fail_on_call(sim.jobs, "run_job", 4, lambda *args, **kwargs: KeyboardInterrupt())
+    original = fail_on_call(sim.experiments.jobs, "run_job", 4, lambda *args, **kwargs: KeyboardInterrupt())
     assert main(batch_argv(files, out)) == 130
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "nothing was written" not in line
@@ -171,7 +171,7 @@ def test_ctrl_c_in_a_batch_says_what_was_kept_and_how_to_finish(tmp_path, capsys
     assert line.startswith(f"welfare-sim: interrupted; 3 of {total} replications had finished and are kept in {out}")
     head, sep, again = line.partition("; finish the batch with: welfare-sim ")
     assert sep and "--resume" in again
-    monkeypatch.setattr(sim.jobs, "run_job", original)
+    monkeypatch.setattr(sim.experiments.jobs, "run_job", original)
     assert main(shlex.split(again)) == 0
     assert_same_as_reference(out, reference)
 
@@ -183,7 +183,7 @@ def test_ctrl_c_in_a_sweep_says_what_was_kept(tmp_path, capsys, monkeypatch, stu
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sim.plots.save_figure", interrupted)  # while the sweep plots
+    monkeypatch.setattr("sim.present.plots.save_figure", interrupted)  # while the sweep plots
     argv = ["sweep", str(files[0]), "--param", "staffing.caseworkers", "--values", "10,20"]
     assert main([*argv, "--replications", "2", "--workers", "1", "--quiet", "--out", str(out)]) == 130
     line = capsys.readouterr().err.strip()
@@ -198,7 +198,7 @@ def test_ctrl_c_in_a_sweep_says_what_was_kept(tmp_path, capsys, monkeypatch, stu
 HOLD_LOCK = """
 import sys
 from pathlib import Path
-from sim.output import folder_lock
+from sim.storage.output import folder_lock
 lock = folder_lock(Path(sys.argv[1]))
 lock.__enter__()
 print("locked", flush=True)

@@ -13,9 +13,9 @@ import math
 import pytest
 from golden_tools import SCENARIOS, SEED, YEARS, differences, golden_path, result_digest, run
 
-import sim.model
+import sim.engine.model
 from sim import load_scenario, simulate
-from sim.kernel import StockEnvironment
+from sim.engine.kernel import StockEnvironment
 
 pytestmark = pytest.mark.slow  # six to eight short runs; `python tests/golden_tools.py` is the quick check
 
@@ -34,7 +34,7 @@ def test_results_are_the_golden_ones(name):
 def test_fast_event_loop_gives_what_stock_simpy_gives(name, monkeypatch):
     scenario = load_scenario(name)
     fast = result_digest(simulate(scenario, seed=3, years=1.5))
-    monkeypatch.setattr(sim.model, "Environment", StockEnvironment)
+    monkeypatch.setattr(sim.engine.model, "Environment", StockEnvironment)
     stock_result = simulate(scenario, seed=3, years=1.5)
     assert stock_result.stats["simpy_events"] > 0
     stock = result_digest(stock_result)

@@ -24,7 +24,7 @@ from cli_tools import one_line, run_cli
 from schema_tools import Number, baseline_list, numbers, set_dotted, tiny, write_overrides
 
 import sim
-import sim.model
+import sim.engine.model
 from sim.cli import main
 from sim.params import MAX_BASE_CHAIN, MAX_FILE_BYTES, load_scenario
 
@@ -50,7 +50,7 @@ def no_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was built although the input is bad")
 
-    monkeypatch.setattr(sim.model.Model, "__init__", refuse)
+    monkeypatch.setattr(sim.engine.model.Model, "__init__", refuse)
 
 
 def listing(folder: Path) -> list[str]:

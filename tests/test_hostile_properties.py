@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schema_tools import TINY, Number, baseline_list, numbers, sections, set_dotted, write_overrides
 
-import sim.workload
+import sim.engine.workload
 from sim.cli import main
 
 pytestmark = pytest.mark.slow  # 60 examples
@@ -117,7 +117,7 @@ def test_a_scenario_file_runs_or_is_refused_in_one_line(tmp_path, capsys, change
     scenario = write_overrides(folder / "property.toml", data)
     out = folder / "result"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.workload, "MAX_EVENTS_PER_REPLICATION", WORK_LIMIT)
+        patch.setattr(sim.engine.workload, "MAX_EVENTS_PER_REPLICATION", WORK_LIMIT)
         try:
             code = main(["run", str(scenario), "--out", str(out)])
         except BaseException as exc:  # a traceback for the user

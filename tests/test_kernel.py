@@ -1,4 +1,4 @@
-"""The fast event loop (sim/kernel.py) behaves as stock SimPy on small processes: the same
+"""The fast event loop (sim/engine/kernel.py) behaves as stock SimPy on small processes: the same
 steps at the same times, return values, waits on a process, interrupts and failures."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from sim.kernel import Environment, Process, StockEnvironment
+from sim.engine.kernel import Environment, Process, StockEnvironment
 
 ENVIRONMENTS = [StockEnvironment, Environment]
 

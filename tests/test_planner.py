@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.batch import scenario_entry
 from sim.cli import main
-from sim.params import ScenarioError
-from sim.planner import (
+from sim.experiments.batch import scenario_entry
+from sim.experiments.planner import (
     PlannerError,
     Target,
     find_staffing,
@@ -27,6 +26,8 @@ from sim.planner import (
     run_sweep,
     sweep_entries,
 )
+from sim.params import ScenarioError
+from sim.present.planner import write_staff_figure, write_sweep_figure
 from sim.present.text import staff_text, sweep_text
 
 GRID = "2:12:1"  # caseworkers of the brute-force sweep; the small scenario itself has 4
@@ -59,7 +60,7 @@ def small(tmp_path_factory) -> Path:
 def sweep(small, tmp_path_factory):
     """The brute force: every level of GRID, one batch, common random numbers."""
     out = tmp_path_factory.mktemp("sweep") / "sweep"
-    return run_sweep(
+    result = run_sweep(
         small,
         "staffing.caseworkers",
         parse_values(GRID),
@@ -69,6 +70,9 @@ def sweep(small, tmp_path_factory):
         workers=WORKERS,
         out=out,
     )
+    assert not (out / "sweep.png").exists()  # the experiment writes data; the figure is the presentation's
+    write_sweep_figure(result)
+    return result
 
 
 def brute_force(sweep, targets: list[Target], low: int, high: int) -> int | None:
@@ -257,6 +261,8 @@ def test_staffing_search_agrees_with_a_full_sweep(sweep, small, tmp_path, where)
     text = staff_text(result)
     assert text.splitlines()[0] == result.message
     assert f"{expected} caseworkers" in text and f"{expected - 1} caseworkers" in text and "NOT met" in text
+    assert not (result.out / "staff.png").exists()
+    assert write_staff_figure(result) == result.out / "staff.png"
     for name in ("staff.csv", "staff.json", "staff.png"):
         assert (result.out / name).is_file()
     assert sorted(int(p.name.split("=")[1]) for p in (result.out / "levels").iterdir()) == sorted(result.tried)

@@ -1,4 +1,4 @@
-"""Figures of saved results (sim/plots.py): every function on a small real batch and on a
+"""Figures of saved results (sim/present/plots.py): every function on a small real batch and on a
 single run; axes, labels, one artist per scenario, the same colour for a scenario
 everywhere, and the plotted numbers against the tables they come from."""
 
@@ -16,10 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from sim import simulate
-from sim.batch import BatchSpec, run_batch, scenario_entry
-from sim.output import write_result
+from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
 from sim.params import load_scenario
-from sim.plots import (
+from sim.present.plots import (
     ALL_FIGURES,
     SCENARIO_PALETTE,
     STEP_COLORS,
@@ -39,7 +38,8 @@ from sim.plots import (
     transition_counts,
 )
 from sim.results.indicators import PLACEMENT_TYPES, km_median
-from sim.rundata import RunData, load_run
+from sim.storage.output import write_result
+from sim.storage.rundata import RunData, load_run
 
 SCENARIOS = ("danish_baseline", "swedish_model")
 QUICK = {"run.warmup_years": 0.5}

@@ -15,7 +15,7 @@ import pytest
 
 from sim.cli import main
 from sim.params import shipped_scenarios_dir
-from sim.plots import ALL_FIGURES
+from sim.present.plots import ALL_FIGURES
 
 SHIPPED = shipped_scenarios_dir()
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim import sensitivity as morris
 from sim.cli import main
+from sim.experiments import sensitivity as morris
 from sim.params import load_scenario
 
 # A tiny design: 3 parameters x 2 trajectories = 8 points, 16 short runs.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sim import sensitivity as morris
 from sim.cli import main
-from sim.validation import CHECKS, MECHANISMS, sensitivity_section
+from sim.experiments import sensitivity as morris
+from sim.experiments.validation import CHECKS, MECHANISMS
+from sim.present.validation import sensitivity_section
 
 # The sensitivity section is exercised with two parameters, to keep the test short.
 SMALL = ("staffing.cost_dkk_per_year", "need.worsen_rate_per_year_unmet")

@@ -1,4 +1,4 @@
-"""Warm-up analysis (sim/warmup.py): Welch's moving average and MSER-5 on hand-made and
+"""Warm-up analysis (sim/experiments/warmup.py): Welch's moving average and MSER-5 on hand-made and
 synthetic series, indicator series read from a hand-made result, the analysis and the plot on
 a short run of the shipped baseline, and the ``warmup`` command driven through its own
 argparse parser (independent of whether sim/cli.py has wired it in)."""
@@ -18,18 +18,18 @@ from sim import load_scenario, simulate
 from sim.cli.commands import warmup as warmup_command
 from sim.cli.common import UsageError
 from sim.constants import DAYS_PER_YEAR
-from sim.output import OutputError
-from sim.warmup import (
+from sim.experiments.warmup import (
     DEFAULT_INDICATORS,
     INDICATORS,
     WarmupReport,
     indicator_series,
     mser5,
     mser5_statistics,
-    plot_warmup,
     warmup_analysis,
     welch_moving_average,
 )
+from sim.present.warmup import plot_warmup
+from sim.storage.output import OutputError
 
 # ----------------------------------------------------------------------------- Welch
 

@@ -30,9 +30,9 @@ def option_text(exc: BaseException, flags: Mapping[str, str]) -> str:
     """The one-line message of a library error as the command line says it: a leading
     parameter name found in ``flags`` becomes its option (``seed: ...`` -> ``--seed: ...``,
     ``backend dask: ...`` -> ``--backend dask: ...``), and the advice of a work estimate
-    (:class:`sim.workload.WorkloadError`, also as the cause of another error) names
+    (:class:`sim.engine.workload.WorkloadError`, also as the cause of another error) names
     ``--years`` and ``--force``."""
-    from sim.workload import WorkloadError
+    from sim.engine.workload import WorkloadError
 
     cause = exc if isinstance(exc, WorkloadError) else exc.__cause__
     if isinstance(cause, WorkloadError):
@@ -49,11 +49,11 @@ def library_errors(**flags: str) -> Iterator[None]:
     """Around a command's calls of the library: an error of a batch stays one (shown as it
     is), the library's other errors of bad values become :class:`UsageError`; both name the
     command's options (``flags``: parameter name -> option) as :func:`option_text` does."""
-    from sim.business import BusinessCaseError
-    from sim.export import ExportError
-    from sim.jobs import BatchError
-    from sim.sensitivity import SensitivityError
-    from sim.workload import WorkloadError
+    from sim.engine.workload import WorkloadError
+    from sim.experiments.business import BusinessCaseError
+    from sim.experiments.jobs import BatchError
+    from sim.experiments.sensitivity import SensitivityError
+    from sim.storage.export import ExportError
 
     try:
         yield
@@ -68,7 +68,7 @@ def library_errors(**flags: str) -> Iterator[None]:
 
 def check_years(years: float | None, option: str = "--years") -> None:
     """``--years`` of any command: none (the scenario's), or the range of ``run.years``."""
-    from sim.workload import years_problem
+    from sim.engine.workload import years_problem
 
     if problem := years_problem(years):
         raise UsageError(f"{option}: {problem}")
@@ -76,7 +76,7 @@ def check_years(years: float | None, option: str = "--years") -> None:
 
 def check_seed(seed: int, option: str = "--seed") -> None:
     """``--seed`` of any command: a whole number from 0 to 2^63 - 1."""
-    from sim.workload import seed_problem
+    from sim.engine.workload import seed_problem
 
     if problem := seed_problem(seed):
         raise UsageError(f"{option}: {problem}")
@@ -84,22 +84,22 @@ def check_seed(seed: int, option: str = "--seed") -> None:
 
 def check_count(value: int | None, option: str, low: int, high: int) -> None:
     """A whole-number option (``None``: its default) from ``low`` to ``high``."""
-    from sim.workload import count_problem
+    from sim.engine.workload import count_problem
 
     if value is not None and (problem := count_problem(value, low, high)):
         raise UsageError(f"{option}: {problem}")
 
 
 def check_workers(workers: int | None) -> None:
-    from sim.workload import MAX_WORKERS
+    from sim.engine.workload import MAX_WORKERS
 
     check_count(workers, "--workers", 1, MAX_WORKERS)
 
 
 def check_work(scenarios, years: float | None, replications: int, force: bool) -> None:
     """Refuse, with the estimate, work that would not fit in memory or would run for days
-    (:mod:`sim.workload`), unless ``force``."""
-    from sim.workload import WorkloadError, check_workload
+    (:mod:`sim.engine.workload`), unless ``force``."""
+    from sim.engine.workload import WorkloadError, check_workload
 
     try:
         check_workload(scenarios, years, replications, force)
@@ -126,6 +126,6 @@ def add_force_option(p) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="run even if the estimated work is above the limits (see sim.workload: 30 million events a "
+        help="run even if the estimated work is above the limits (see sim.engine.workload: 30 million events a "
         "replication, 2 billion a command)",
     )

@@ -125,8 +125,8 @@ def _resume_command(argv: list[str], out: Path) -> str:
 def interrupted_message(args, argv: list[str] | None, exc: BaseException) -> str:
     """What an interrupted command leaves: nothing, a batch to finish with ``--resume``, or
     files kept."""
-    from sim.batch import BatchInterrupted
-    from sim.output import noted_outputs
+    from sim.experiments.batch import BatchInterrupted
+    from sim.storage.output import noted_outputs
 
     command = getattr(args, "command", None) or (argv[0] if argv else None)
     resumable = command in RESUMABLE and argv is not None
@@ -152,8 +152,8 @@ def interrupted_message(args, argv: list[str] | None, exc: BaseException) -> str
 def check_option_limits(args) -> None:
     """The limits every command shares, checked before the command starts: ``--seed``,
     ``--years``, and the upper bounds of the counts (replications, workers, trajectories)."""
-    from sim.sensitivity import MAX_TRAJECTORIES
-    from sim.workload import MAX_REPLICATIONS, MAX_WORKERS
+    from sim.engine.workload import MAX_REPLICATIONS, MAX_WORKERS
+    from sim.experiments.sensitivity import MAX_TRAJECTORIES
 
     if isinstance(getattr(args, "seed", None), int):
         check_seed(args.seed)
@@ -175,11 +175,11 @@ def check_option_limits(args) -> None:
 
 def dispatch(args) -> int:
     """Run a parsed command: bad input becomes one line on standard error and exit 2."""
-    from sim.jobs import BatchError
-    from sim.output import OutputError, forget_outputs
+    from sim.engine.workload import WorkloadError
+    from sim.experiments.jobs import BatchError
     from sim.params import ScenarioError
-    from sim.rundata import RunDataError
-    from sim.workload import WorkloadError
+    from sim.storage.output import OutputError, forget_outputs
+    from sim.storage.rundata import RunDataError
 
     forget_outputs()
     try:

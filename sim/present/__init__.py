@@ -1,5 +1,8 @@
-"""Presentation for people: the text the commands print.
+"""Presentation for people: what the commands print, draw and write as documents.
 
-Built from the library's results; nothing here simulates, reads or writes files, and
-nothing below the command line imports it (an import-linter contract in ``pyproject.toml``).
+``format`` and ``text`` (estimates and text tables), ``plots`` (every figure), ``report``
+(report.html), and the figures and documents of the experiments: ``business``, ``planner``,
+``sensitivity``, ``validation`` (docs/VALIDATION.md) and ``warmup``. Built from the
+experiments' and the library's results; nothing here simulates. Nothing below the command
+line imports it (an import-linter contract in ``pyproject.toml``).
 """

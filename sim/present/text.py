@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sim.planner import CONTEXT_INDICATORS, caseworkers_text, target_text, value_text
+from sim.experiments.planner import CONTEXT_INDICATORS, caseworkers_text, target_text, value_text
 from sim.present.format import format_estimate, text_table
 from sim.results.indicators import format_value, unit_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.planner import StaffResult
+    from sim.experiments.planner import StaffResult
 
 
 def summary_table(summaries: dict[str, pd.Series], difference: bool = False) -> str:
@@ -52,7 +52,7 @@ def comparison_text(comparison: pd.DataFrame, names: list[str], indicators: list
 
 
 def sweep_text(table: pd.DataFrame, param: str, indicators: Sequence[str]) -> str:
-    """A sweep's table (:func:`sim.planner.sweep_table`): values as rows, indicators as
+    """A sweep's table (:func:`sim.experiments.planner.sweep_table`): values as rows, indicators as
     columns, mean [low, high] in the indicator's unit."""
     header = [param] + [f"{i} ({unit_of(i)})" if unit_of(i) else i for i in indicators]
     rows = []

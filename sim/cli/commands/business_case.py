@@ -1,12 +1,11 @@
 """``welfare-sim business-case BASELINE NEW``: the business case of moving from BASELINE to
-NEW (:mod:`sim.business`), yearly costs and savings and the payback year, and its report."""
+NEW (:mod:`sim.experiments.business`), yearly costs and savings and the payback year, and its report."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from sim.business import CSV_NAME, DEFAULT_REPLICATIONS, DEFAULT_YEARS, JSON_NAME, PNG_NAME
 from sim.cli.common import (
     UsageError,
     add_force_option,
@@ -19,6 +18,7 @@ from sim.cli.common import (
     library_errors,
     timestamp,
 )
+from sim.experiments.business import CSV_NAME, DEFAULT_REPLICATIONS, DEFAULT_YEARS, JSON_NAME, PNG_NAME
 
 
 def register(sub):
@@ -63,7 +63,7 @@ def register(sub):
 
 
 def _check_args(args) -> None:
-    from sim.workload import MAX_REPLICATIONS
+    from sim.engine.workload import MAX_REPLICATIONS
 
     check_years(args.years)
     if args.replications < 2:
@@ -75,10 +75,11 @@ def _check_args(args) -> None:
 
 def cmd_business_case(args) -> int:
     """Check, run the batch, write and print the case, and write the folder's report."""
-    from sim.batch import scenario_entry
-    from sim.business import run_business_case
-    from sim.output import check_destination
-    from sim.report import report_summary, write_report
+    from sim.experiments.batch import scenario_entry
+    from sim.experiments.business import run_business_case
+    from sim.present.business import write_business_case_figure
+    from sim.present.report import report_summary, write_report
+    from sim.storage.output import check_destination
 
     _check_args(args)
     baseline, new = scenario_entry(args.baseline), scenario_entry(args.new)
@@ -106,6 +107,7 @@ def cmd_business_case(args) -> int:
             command=sys.argv,
             force=args.force,
         )
+    write_business_case_figure(case, out)
     print(case.text())
     print()
     print(f"results written to {out} ({CSV_NAME}, {JSON_NAME}, {PNG_NAME})")

@@ -31,7 +31,7 @@ BATCH_OPTIONS = {
     "backend": "--backend",
     "scheduler": "--scheduler",
 }
-"""The options of the batch's parameters (:class:`sim.batch.BatchSpec`)."""
+"""The options of the batch's parameters (:class:`sim.experiments.batch.BatchSpec`)."""
 
 
 def register(sub) -> None:
@@ -92,8 +92,8 @@ def _replications(value: str) -> int | None:
 
 
 def cmd_compare(args) -> int:
-    from sim.batch import BatchSpec, scenario_entry
-    from sim.jobs import BatchError
+    from sim.experiments.batch import BatchSpec, scenario_entry
+    from sim.experiments.jobs import BatchError
 
     check_seed(args.seed)
     check_years(args.years)
@@ -125,7 +125,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from sim.batch import load_batch_file
+    from sim.experiments.batch import load_batch_file
 
     spec, out = load_batch_file(args.file, force=args.force)
     if args.workers is not None:
@@ -138,10 +138,10 @@ def cmd_batch(args) -> int:
 
 
 def _run_batch_and_print(spec, out: Path, args) -> int:
-    from sim.batch import _read_manifest, run_batch
-    from sim.output import check_destination, check_unlocked
+    from sim.experiments.batch import _read_manifest, run_batch
     from sim.present.text import comparison_text
     from sim.results.indicators import SUMMARY_NAMES
+    from sim.storage.output import check_destination, check_unlocked
 
     with library_errors(**BATCH_OPTIONS):
         spec.check()  # every check that can be made before the work, before a word is printed
@@ -172,7 +172,7 @@ def _run_batch_and_print(spec, out: Path, args) -> int:
     print(f"results written to {out}")
     if not args.no_report:
         if spec.write_tables:
-            from sim.report import report_summary, write_report
+            from sim.present.report import report_summary, write_report
 
             print(report_summary(write_report(out)))
         else:

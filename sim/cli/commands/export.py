@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cli.common import UsageError, library_errors
-from sim.export import CASE, DEFAULT_START, FORMATS, default_path, event_log, write_log
+from sim.storage.export import CASE, DEFAULT_START, FORMATS, default_path, event_log, write_log
 
 
 def register(sub):
@@ -39,7 +39,7 @@ def register(sub):
 
 def cmd_export(args) -> int:
     """Write the event log of ``args.run_dir``; bad input raises :class:`UsageError`."""
-    from sim.rundata import RunDataError, load_run
+    from sim.storage.rundata import RunDataError, load_run
 
     fmt = args.format
     if fmt is None:

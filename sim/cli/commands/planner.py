@@ -1,6 +1,6 @@
 """``welfare-sim sweep SCENARIO`` (a scenario at every value of one parameter, with common
 random numbers, plotted) and ``welfare-sim staff SCENARIO`` (the smallest number of
-caseworkers meeting every ``--target``): the planning commands of :mod:`sim.planner`."""
+caseworkers meeting every ``--target``): the planning commands of :mod:`sim.experiments.planner`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sim.cli.common import (
     check_years,
     timestamp,
 )
-from sim.planner import (
+from sim.experiments.planner import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SWEEP_INDICATORS,
     STAFF_HIGH,
@@ -102,7 +102,7 @@ def _common_options(p) -> None:
 
 
 def _check_common(args, least_replications: int) -> None:
-    from sim.workload import MAX_REPLICATIONS
+    from sim.engine.workload import MAX_REPLICATIONS
 
     if args.replications < least_replications:
         raise UsageError(f"--replications: must be >= {least_replications}, got {args.replications}")
@@ -113,10 +113,11 @@ def _check_common(args, least_replications: int) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from sim.batch import scenario_entry
-    from sim.output import check_destination
+    from sim.experiments.batch import scenario_entry
     from sim.params import ScenarioError
+    from sim.present.planner import write_sweep_figure
     from sim.present.text import sweep_text
+    from sim.storage.output import check_destination
 
     _check_common(args, 1)
     try:
@@ -160,6 +161,7 @@ def cmd_sweep(args) -> int:
         command=sys.argv,
         force=args.force,
     )
+    write_sweep_figure(result)
     print(f"{entry.name}: {entry.scenario.title}")
     print(
         f"{args.param} swept over {len(values)} values; {args.replications} replications each, seed {args.seed}, "
@@ -174,9 +176,10 @@ def cmd_sweep(args) -> int:
 
 def cmd_staff(args) -> int:
     """Exit status 0 with an answer, 1 when no staffing up to ``--high`` meets every target."""
-    from sim.batch import scenario_entry
-    from sim.output import check_destination
+    from sim.experiments.batch import scenario_entry
+    from sim.present.planner import write_staff_figure
     from sim.present.text import staff_text
+    from sim.storage.output import check_destination
 
     _check_common(args, 2)
     targets = []
@@ -224,6 +227,7 @@ def cmd_staff(args) -> int:
         command=sys.argv,
         force=args.force,
     )
+    write_staff_figure(result)
     print(staff_text(result))
     print()
     print(f"results written to {out} (staff.csv, staff.json, staff.png, levels/)")

@@ -13,8 +13,8 @@ def register(sub) -> None:
 
 
 def cmd_report(args) -> int:
-    from sim.report import report_summary, write_report
-    from sim.rundata import RunDataError
+    from sim.present.report import report_summary, write_report
+    from sim.storage.rundata import RunDataError
 
     try:
         path = write_report(args.folder)

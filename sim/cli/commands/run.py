@@ -28,11 +28,11 @@ def register(sub) -> None:
 
 def cmd_run(args) -> int:
     from sim import __version__, simulate
-    from sim.batch import _git_commit
     from sim.constants import DAYS_PER_YEAR
-    from sim.output import atomic_folder, check_destination, child_name, remove_stale_partials, write_result
+    from sim.experiments.batch import _git_commit
     from sim.params import load_scenario
     from sim.present.text import summary_table
+    from sim.storage.output import atomic_folder, check_destination, child_name, remove_stale_partials, write_result
 
     check_seed(args.seed)
     check_years(args.years)

@@ -1,5 +1,5 @@
 """``welfare-sim sensitivity``: the Morris global sensitivity of the main indicators to the
-uncertain parameters, ranked (:mod:`sim.sensitivity`)."""
+uncertain parameters, ranked (:mod:`sim.experiments.sensitivity`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sim.cli.common import add_force_option, check_years, library_errors, timestamp
-from sim.sensitivity import BASELINE, DEFAULT_TRAJECTORIES, PARAMETERS, SWEDISH
+from sim.experiments.sensitivity import BASELINE, DEFAULT_TRAJECTORIES, PARAMETERS, SWEDISH
 
 DESIGN_OPTIONS = {"trajectories": "--trajectories", "years": "--years", "seed": "--seed", "workers": "--workers"}
 
@@ -39,8 +39,9 @@ def register(sub) -> None:
 
 
 def cmd_sensitivity(args) -> int:
-    from sim.output import atomic_folder, check_destination
-    from sim.sensitivity import check_design, run_morris, write_sensitivity
+    from sim.experiments.sensitivity import check_design, run_morris, write_sensitivity
+    from sim.present.sensitivity import write_sensitivity_figure
+    from sim.storage.output import atomic_folder, check_destination
 
     check_years(args.years)
     with library_errors(**DESIGN_OPTIONS):
@@ -65,6 +66,7 @@ def cmd_sensitivity(args) -> int:
         )
     with atomic_folder(out) as tmp:
         write_sensitivity(result, tmp, command=sys.argv)
+        write_sensitivity_figure(result, tmp)
     print(
         f"Morris screening: {k} parameters, {args.trajectories} trajectories, {result.runs} runs in "
         f"{result.seconds:.0f} s on {result.workers} worker(s), seed {args.seed}"

@@ -1,4 +1,4 @@
-"""``welfare-sim validation``: write docs/VALIDATION.md (:mod:`sim.validation`), observed
+"""``welfare-sim validation``: write docs/VALIDATION.md (:mod:`sim.experiments.validation`), observed
 figures against simulated ones, mechanism checks and the global sensitivity."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sim.cli.common import UsageError, check_seed, check_workers, check_years, option_text, timestamp
-from sim.validation import DEFAULT_SENSITIVITY_TRAJECTORIES
+from sim.experiments.validation import DEFAULT_SENSITIVITY_TRAJECTORIES
 
 
 def register(sub) -> None:
@@ -41,8 +41,9 @@ def register(sub) -> None:
 
 
 def cmd_validation(args) -> int:
-    from sim.sensitivity import SensitivityError
-    from sim.validation import run_validation
+    from sim.experiments.sensitivity import SensitivityError
+    from sim.experiments.validation import run_validation
+    from sim.present.validation import write_validation
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
@@ -66,12 +67,11 @@ def cmd_validation(args) -> int:
         if v is not None
     )
     try:
-        path, passed, total = run_validation(
+        run = run_validation(
             args.replications,
             args.years,
             args.seed,
             args.workers,
-            Path(args.out),
             batch_out,
             command,
             progress=sys.stderr.isatty() and not args.quiet,
@@ -81,5 +81,6 @@ def cmd_validation(args) -> int:
     except SensitivityError as exc:
         flags = {"trajectories": "--trajectories", "years": "--years", "seed": "--seed", "workers": "--workers"}
         raise UsageError(f"sensitivity: {option_text(exc, flags)}") from None
+    path, passed, total = write_validation(run, Path(args.out))
     print(f"{passed} of {total} checks pass; written to {path} (batch in {batch_out})")
     return 0

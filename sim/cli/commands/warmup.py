@@ -18,7 +18,7 @@ from sim.cli.common import (
     check_years,
     timestamp,
 )
-from sim.warmup import DEFAULT_INDICATORS, INDICATORS, MSER_BATCH
+from sim.experiments.warmup import DEFAULT_INDICATORS, INDICATORS, MSER_BATCH
 
 
 def register(sub):
@@ -60,7 +60,7 @@ def register(sub):
 
 def check_warmup_args(args) -> list[str]:
     """Raise :class:`UsageError` for a bad value; return the indicators to analyse."""
-    from sim.workload import MAX_REPLICATIONS
+    from sim.engine.workload import MAX_REPLICATIONS
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be >= 2, got {args.replications}")
@@ -81,9 +81,10 @@ def check_warmup_args(args) -> list[str]:
 def cmd_warmup(args) -> int:
     """Validate, run the analysis, write the folder, print the points."""
     from sim.constants import DAYS_PER_YEAR
-    from sim.output import atomic_folder, check_destination
+    from sim.experiments.warmup import warmup_analysis
     from sim.params import load_scenario
-    from sim.warmup import plot_warmup, warmup_analysis
+    from sim.present.warmup import plot_warmup
+    from sim.storage.output import atomic_folder, check_destination
 
     names = check_warmup_args(args)
     scenario = load_scenario(args.scenario)

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.intake import preliminary_assessment
-from sim.investigation import investigate
-from sim.ladder import follow_ladder
+from sim.engine.intake import preliminary_assessment
+from sim.engine.investigation import investigate
+from sim.engine.ladder import follow_ladder
 
 if TYPE_CHECKING:
-    from sim.caseworkers import Steps
-    from sim.entities import Case
-    from sim.model import Model
+    from sim.engine.caseworkers import Steps
+    from sim.engine.entities import Case
+    from sim.engine.model import Model
 
 
 def case_flow(m: Model, case: Case) -> Steps[None]:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from sim.arrivals import applications, notifications
-from sim.cases import case_flow, stock_case_flow
-from sim.caseworkers import (
+from sim.constants import AGED_OUT, DAYS_PER_YEAR, TASK_KINDS
+from sim.engine.arrivals import applications, notifications
+from sim.engine.cases import case_flow, stock_case_flow
+from sim.engine.caseworkers import (
     DEADLINE,
     RENOTIFICATION_TASK,
     Caseworkers,
@@ -25,8 +26,7 @@ from sim.caseworkers import (
     TaskPool,
     Worker,
 )
-from sim.constants import AGED_OUT, DAYS_PER_YEAR, TASK_KINDS
-from sim.entities import (
+from sim.engine.entities import (
     INTERVENTION,
     INVESTIGATION_APPLICATION,
     INVESTIGATION_NOTIFICATION,
@@ -35,16 +35,16 @@ from sim.entities import (
     Case,
     Child,
 )
-from sim.kernel import Environment, collector_paused
-from sim.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
-from sim.need import MAX_NEED, schedule_need_change, start_crisis
+from sim.engine.kernel import Environment, collector_paused
+from sim.engine.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
+from sim.engine.need import MAX_NEED, schedule_need_change, start_crisis
+from sim.engine.recorder import Recorder
+from sim.engine.rng import Streams, index_for
 from sim.params import Scenario
-from sim.recorder import Recorder
-from sim.rng import Streams, index_for
 
 if TYPE_CHECKING:
+    from sim.engine.rng import Stream
     from sim.params import Schedule
-    from sim.rng import Stream
 
 ADULT_YEARS = 18.0
 ADULT_DAYS = ADULT_YEARS * DAYS_PER_YEAR
@@ -554,7 +554,7 @@ class Model:
         owner = case.owner.id if case.owner is not None else -1
         last = case.last_followup_day
         self.rec.followups.add(case.id, case.child.id, step, owner, due_day, done_day, last, due_day - last)
-        # The event log's "followup" rows are made from this table at the end (sim/collect.py).
+        # The event log's "followup" rows are made from this table at the end (sim/engine/collect.py).
 
     def open_spells(self) -> list[tuple[int, int, int, float, float, str, bool, bool, bool]]:
         """The spells still running at the end of the run (censored)."""

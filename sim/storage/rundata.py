@@ -109,7 +109,7 @@ def _json(path: Path, what: str):
 def _name(value, path: Path, folder_name: bool = True) -> str:
     """A scenario name read from a results folder; in a batch folder it names folders and
     files, so it must be one file name (nothing that leaves its folder)."""
-    from sim.output import OutputError, child_name
+    from sim.storage.output import OutputError, child_name
 
     if not isinstance(value, str) or not value:
         raise RunDataError(f"{path}: corrupt (a scenario name that is not one: {str(value)[:60]!r})")

@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.output import atomic_write_with
-from sim.rundata import RunData
+from sim.storage.output import atomic_write_with
+from sim.storage.rundata import RunData
 
 CASE = "case:concept:name"
 ACTIVITY = "concept:name"
@@ -145,7 +145,7 @@ def event_log(
     event log with the standard columns (see the module's documentation).
 
     Raises :class:`ExportError` for an unknown scenario, a replication that is not in
-    every selected scenario, or a bad ``start``; ``sim.rundata.RunDataError`` when the
+    every selected scenario, or a bad ``start``; ``sim.storage.rundata.RunDataError`` when the
     folder has no events table (a batch run without tables).
     """
     origin = _start_timestamp(start)

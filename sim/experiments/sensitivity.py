@@ -224,8 +224,8 @@ def _split(path: str) -> tuple[str, int | None]:
 
 def _field_info(path: str):
     """The pydantic field of a dotted path, or ``None``."""
+    from sim.experiments.planner import _base_types
     from sim.params import Scenario
-    from sim.planner import _base_types
 
     model, info = Scenario, None
     for part in path.split("."):
@@ -483,7 +483,7 @@ MAX_TRAJECTORIES = 1000
 
 def check_design(trajectories: int, years: float | None, seed: int, workers: int | None) -> None:
     """Raise :class:`SensitivityError` naming the first argument of :func:`run_morris` out of its range."""
-    from sim.workload import MAX_WORKERS, count_problem, seed_problem, years_problem
+    from sim.engine.workload import MAX_WORKERS, count_problem, seed_problem, years_problem
 
     if isinstance(trajectories, bool) or not isinstance(trajectories, int) or trajectories < 2:
         raise SensitivityError(f"trajectories: must be a whole number >= 2, got {trajectories!r}")
@@ -508,10 +508,10 @@ def run_morris(
 ) -> SensitivityResult:
     """Run the Morris analysis of :data:`OUTPUTS` to ``parameters`` (default
     :data:`PARAMETERS`) on the shipped Danish baseline and Swedish model. The work is
-    estimated first (:mod:`sim.workload`) and refused above the limits unless ``force``."""
+    estimated first (:mod:`sim.engine.workload`) and refused above the limits unless ``force``."""
 
-    from sim.batch import Progress
-    from sim.jobs import Job, local_backend
+    from sim.experiments.batch import Progress
+    from sim.experiments.jobs import Job, local_backend
     from sim.params import load_scenario
 
     parameters = tuple(PARAMETERS if parameters is None else parameters)
@@ -521,7 +521,7 @@ def run_morris(
     scenarios = {BASELINE: load_scenario(BASELINE), SWEDISH: load_scenario(SWEDISH)}
     check_parameters(parameters, scenarios[BASELINE], [scenarios[SWEDISH]])
     names = list(scenarios)
-    from sim.workload import WorkloadError, check_workload
+    from sim.engine.workload import WorkloadError, check_workload
 
     try:
         runs = trajectories * (len(parameters) + 1)
@@ -630,72 +630,12 @@ def _base_unit(output: Output) -> str:
     return {"percentage points": "share (0-1)", "M DKK/yr": "DKK/yr"}.get(unit, unit)
 
 
-# ----------------------------------------------------------------------------- the figure
-
-
-def plot_ranking(result: SensitivityResult, title: str = ""):
-    """One panel per output: a horizontal bar of ``mu_star`` per parameter, largest on top,
-    with its 95 % bootstrap interval. Built without pyplot (the Agg canvas)."""
-    import numpy as np
-
-    from sim.plots import SCENARIO_PALETTE, ResultFigure
-
-    outputs = result.outputs
-    k = len(result.parameters)
-    columns = 2
-    rows = math.ceil(len(outputs) / columns)
-    fig = ResultFigure(figsize=(6.4 * columns, (0.28 * k + 1.3) * rows + 0.6), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes[len(outputs) :]:
-        ax.remove()
-    for ax, output in zip(axes, outputs):
-        unit, scale = unit_and_scale(output)
-        part = result.table[result.table["output"] == output.name].sort_values("rank", ascending=False)
-        y = np.arange(len(part))
-        mu_star = part["mu_star"].to_numpy(dtype=float) * scale
-        conf = part["mu_star_conf"].to_numpy(dtype=float) * scale
-        color = SCENARIO_PALETTE[1] if output.scenario == SWEDISH else SCENARIO_PALETTE[0]
-        if output.scenario is None:
-            color = SCENARIO_PALETTE[2]
-        ax.barh(y, np.nan_to_num(mu_star), color=color, alpha=0.85, label="μ*: the mean |elementary effect|")
-        ax.errorbar(
-            np.nan_to_num(mu_star),
-            y,
-            xerr=np.nan_to_num(conf),
-            fmt="none",
-            ecolor="0.2",
-            elinewidth=1,
-            capsize=2.5,
-            label="95 % bootstrap interval",
-        )
-        ax.set_yticks(y, part["parameter"].tolist(), fontsize="small")
-        ax.set_xlim(left=0)
-        ax.set_title(output.label, fontsize="medium")
-        ax.set_xlabel(f"μ*, {unit} over the parameter's range")
-        ax.grid(True, axis="x", linewidth=0.4, alpha=0.5)
-    from matplotlib.patches import Patch
-
-    handles, labels = axes[0].get_legend_handles_labels()
-    handles[0] = Patch(facecolor="0.55", label=labels[0])  # the bars' colour is the panel's scenario
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
-    fig.suptitle(title or ranking_title(result), fontsize="medium")
-    return fig
-
-
-def ranking_title(result: SensitivityResult) -> str:
-    years = f"{result.years:g} measured years" if result.years is not None else "the scenarios' measured years"
-    return (
-        f"Morris screening of {len(result.parameters)} uncertain parameters: {result.trajectories} trajectories, "
-        f"{result.runs} runs, seed {result.seed}, {years}, common random numbers"
-    )
-
-
 # ----------------------------------------------------------------------------- writing
 
 
 def design_facts(result: SensitivityResult, command: list[str] | None = None) -> dict:
     from sim import __version__
-    from sim.batch import _git_commit
+    from sim.experiments.batch import _git_commit
 
     return {
         "package_version": __version__,
@@ -732,14 +672,12 @@ def design_facts(result: SensitivityResult, command: list[str] | None = None) ->
 
 
 def write_sensitivity(result: SensitivityResult, folder: Path, command: list[str] | None = None) -> None:
-    """Write ``sensitivity.csv``, ``points.csv``, ``sensitivity.png`` and ``sensitivity.json``
-    into ``folder`` (which exists)."""
-    from sim.plots import save_figure
-
+    """Write ``sensitivity.csv``, ``points.csv`` and ``sensitivity.json`` into ``folder``
+    (which exists); the figure, ``sensitivity.png``, is the presentation's
+    (:func:`sim.present.sensitivity.write_sensitivity_figure`)."""
     folder = Path(folder)
     result.table.to_csv(folder / "sensitivity.csv", index=False, float_format="%.17g")
     result.points.to_csv(folder / "points.csv", index=False, float_format="%.17g")
-    save_figure(plot_ranking(result), folder / "sensitivity.png")
     (folder / "sensitivity.json").write_text(
         json.dumps(design_facts(result, command), indent=2, default=str) + "\n", encoding="utf-8"
     )

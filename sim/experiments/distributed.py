@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 
 from sim import __version__
-from sim.jobs import Backend, BatchError, Job, JobResult, Tables, run_job
+from sim.experiments.jobs import Backend, BatchError, Job, JobResult, Tables, run_job
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
 QUIET = logging.ERROR  # worker and scheduler log level on standard error

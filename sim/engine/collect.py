@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
-from sim.model import EVENTS, Model
+from sim.engine.model import EVENTS, Model
 from sim.results import indicators as ind
 from sim.results.result import Result, summarize
 

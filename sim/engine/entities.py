@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.rng import ChildStream
+from sim.engine.rng import ChildStream
 
 if TYPE_CHECKING:
     import simpy
 
-    from sim.caseworkers import Worker
+    from sim.engine.caseworkers import Worker
 
 # Case kinds, which give a case its weight in Borås points and its standing hours.
 PRELIMINARY = "preliminary_assessment"

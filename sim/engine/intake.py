@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.caseworkers import ACUTE, DEADLINE, HANDOVER_TASK, PRELIMINARY_TASK, work
-from sim.entities import INVESTIGATION_NOTIFICATION, PRELIMINARY
+from sim.engine.caseworkers import ACUTE, DEADLINE, HANDOVER_TASK, PRELIMINARY_TASK, work
+from sim.engine.entities import INVESTIGATION_NOTIFICATION, PRELIMINARY
 
 if TYPE_CHECKING:
-    from sim.caseworkers import Steps
-    from sim.entities import Case
-    from sim.model import Model
+    from sim.engine.caseworkers import Steps
+    from sim.engine.entities import Case
+    from sim.engine.model import Model
 
 
 def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:

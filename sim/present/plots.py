@@ -1,4 +1,4 @@
-"""Figures of saved results (issue 4): each function takes a :class:`sim.rundata.RunData`
+"""Figures of saved results (issue 4): each function takes a :class:`sim.storage.rundata.RunData`
 (a single run or a batch) and returns a :class:`matplotlib.figure.Figure`.
 
 Figures are drawn without pyplot, so no display is needed; save one with
@@ -24,10 +24,10 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from sim.constants import DAYS_PER_YEAR, STEP_NAMES
-from sim.output import atomic_write_png
 from sim.results.indicators import PLACEMENT_TYPES
 from sim.results.survival import kaplan_meier_ci, logrank_test, median_ci
-from sim.rundata import RunData, RunDataError
+from sim.storage.output import atomic_write_png
+from sim.storage.rundata import RunData, RunDataError
 
 # ----------------------------------------------------------------------------- colours and labels
 

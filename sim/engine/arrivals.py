@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from sim.constants import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
-    from sim.caseworkers import Steps
-    from sim.model import Model
-    from sim.rng import Stream
+    from sim.engine.caseworkers import Steps
+    from sim.engine.model import Model
+    from sim.engine.rng import Stream
 
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 

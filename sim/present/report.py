@@ -1,9 +1,9 @@
 """The HTML report of a results folder: one self-contained page.
 
 ``welfare-sim report RUN_DIR`` writes ``RUN_DIR/report.html`` with the comparison table,
-every figure of :mod:`sim.plots` (PNG, embedded as data URIs: the page needs no network),
+every figure of :mod:`sim.present.plots` (PNG, embedded as data URIs: the page needs no network),
 the scenarios' parameters side by side with their differences highlighted, the business
-case if the folder holds one (:mod:`sim.business`), and the manifest. Everything comes
+case if the folder holds one (:mod:`sim.experiments.business`), and the manifest. Everything comes
 from the saved folder; nothing is run again.
 """
 
@@ -16,8 +16,8 @@ import json
 import math
 from pathlib import Path, PurePath
 
-from sim.output import figure_png
-from sim.rundata import RunData, load_run
+from sim.storage.output import figure_png
+from sim.storage.rundata import RunData, load_run
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -116,7 +116,7 @@ def business_case_html(folder: str | Path) -> str | None:
     """The report section of the business case in ``folder`` (heading, figure as an
     embedded PNG, yearly table with 95 % intervals, payback), or ``None`` if the folder
     holds no business case."""
-    from sim.business import (
+    from sim.experiments.business import (
         COMPONENTS,
         LABELS,
         PARTS,
@@ -125,10 +125,10 @@ def business_case_html(folder: str | Path) -> str | None:
         interval_text,
         load_business_case,
         payback_text,
-        plot_business_case,
         wide_table,
         year_label,
     )
+    from sim.present.business import plot_business_case
 
     loaded = load_business_case(folder)
     if loaded is None:
@@ -167,7 +167,7 @@ def business_case_html(folder: str | Path) -> str | None:
 
 def build_report(data: RunData) -> str:
     """The report page as one HTML string."""
-    from sim.plots import ALL_FIGURES
+    from sim.present.plots import ALL_FIGURES
 
     business = business_case_html(data.folder) or ""
     business_link = '<a href="#business-case">Business case</a>' if business else ""
@@ -231,7 +231,7 @@ def portable(value):
 
 def write_report(folder: str | Path) -> Path:
     """Write ``folder/report.html`` (atomically, readable by all) and return its path."""
-    from sim.output import atomic_write
+    from sim.storage.output import atomic_write
 
     folder = Path(folder)
     page = build_report(load_run(folder))

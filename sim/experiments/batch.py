@@ -34,8 +34,11 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from sim import __version__
-from sim.jobs import Backend, BatchError, Job, JobResult, local_backend
-from sim.output import (
+from sim.experiments.jobs import Backend, BatchError, Job, JobResult, local_backend
+from sim.params import Scenario, base_chain, load_scenario
+from sim.results.indicators import SUMMARY_NAMES
+from sim.results.stats import comparison_table, relative_half_width
+from sim.storage.output import (
     OutputError,
     atomic_folder,
     atomic_write,
@@ -49,9 +52,6 @@ from sim.output import (
     note_output,
     remove_stale_partials,
 )
-from sim.params import Scenario, base_chain, load_scenario
-from sim.results.indicators import SUMMARY_NAMES
-from sim.results.stats import comparison_table, relative_half_width
 
 DEFAULT_REPLICATIONS = 10
 AUTO_FIRST_ROUND = 5
@@ -108,7 +108,7 @@ class BatchSpec:
     backend: str = "local"
     scheduler: str | None = None
     write_tables: bool = True
-    force: bool = False  # run even when the work estimate is above the limits (sim.workload)
+    force: bool = False  # run even when the work estimate is above the limits (sim.engine.workload)
 
     def check(self) -> None:
         names = [e.name for e in self.scenarios]
@@ -117,7 +117,7 @@ class BatchSpec:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise BatchError(f"scenarios: two scenarios are named {dup[0]!r}; give each file its own name")
-        from sim.workload import MAX_REPLICATIONS, MAX_WORKERS, count_problem, seed_problem, years_problem
+        from sim.engine.workload import MAX_REPLICATIONS, MAX_WORKERS, count_problem, seed_problem, years_problem
 
         if self.replications is not None and (problem := count_problem(self.replications, 1, MAX_REPLICATIONS)):
             raise BatchError(f"replications: {problem} (or 'auto')")
@@ -139,10 +139,10 @@ class BatchSpec:
         if self.scheduler and self.backend != "dask":
             raise BatchError("scheduler: needs backend dask")
         if self.scheduler:
-            from sim.distributed import check_scheduler_address
+            from sim.experiments.distributed import check_scheduler_address
 
             check_scheduler_address(self.scheduler)
-        from sim.workload import WorkloadError, check_workload
+        from sim.engine.workload import WorkloadError, check_workload
 
         try:
             check_workload([e.scenario for e in self.scenarios], self.years, self.most_replications, self.force)
@@ -182,7 +182,7 @@ def make_backend(spec: BatchSpec, jobs: int | None = None) -> Backend:
     """The backend of ``spec``, with at most ``jobs`` workers (the replications left to run)."""
     workers = spec.workers_used if jobs is None else max(1, min(spec.workers_used, jobs))
     if spec.backend == "dask":
-        from sim.distributed import DaskBackend
+        from sim.experiments.distributed import DaskBackend
 
         return DaskBackend(workers, spec.scheduler)
     return local_backend(workers, workers)
@@ -196,7 +196,7 @@ def replication_folder(out: Path, scenario: str, replication: int) -> Path:
 
 
 def _git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the package (sim/experiments/batch.py -> sim)
     try:
         top = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=5
@@ -291,7 +291,7 @@ def run_batch(
 ) -> BatchResult:
     """Run (or finish, with ``resume``) a batch into the folder ``out``.
 
-    The folder is locked for the whole batch (:func:`sim.output.folder_lock`): a second
+    The folder is locked for the whole batch (:func:`sim.storage.output.folder_lock`): a second
     batch on it is refused at once. Temporary folders of replications that a killed batch
     was writing are removed first.
     """
@@ -518,9 +518,9 @@ def load_batch_file(path: str | Path, force: bool = False) -> tuple[BatchSpec, P
 
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+    from sim.engine.workload import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, YEARS_MAX, YEARS_MIN
     from sim.params import ScenarioError, parse_toml, resolve_reference
     from sim.params.errors import _display, _first_error
-    from sim.workload import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, YEARS_MAX, YEARS_MIN
 
     class BatchFile(BaseModel):
         model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)

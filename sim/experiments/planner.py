@@ -45,12 +45,14 @@ from pathlib import Path
 import pandas as pd
 
 from sim.constants import CONFIDENCE
-from sim.output import atomic_write_csv, atomic_write_json, check_destination
 from sim.params import Scenario, ScenarioError
-from sim.results.indicators import SUMMARY_NAMES, format_value, unit_of
+from sim.results.indicators import SUMMARY_NAMES, format_value
+from sim.storage.output import atomic_write_csv, atomic_write_json, check_destination
 
-if typing.TYPE_CHECKING:  # sim.batch and sim.results.stats (scipy) load when a sweep runs: the CLI starts fast
-    from sim.batch import BatchResult, ScenarioEntry
+if (
+    typing.TYPE_CHECKING
+):  # sim.experiments.batch and sim.results.stats (scipy) load when a sweep runs: the CLI starts fast
+    from sim.experiments.batch import BatchResult, ScenarioEntry
 
 
 DEFAULT_SWEEP_INDICATORS: tuple[str, ...] = (
@@ -246,7 +248,7 @@ def sweep_entries(entry: ScenarioEntry, param: str, values: Sequence[int | float
 
 
 def _entry(entry: ScenarioEntry | str | Path) -> ScenarioEntry:
-    from sim.batch import ScenarioEntry, scenario_entry
+    from sim.experiments.batch import ScenarioEntry, scenario_entry
 
     return entry if isinstance(entry, ScenarioEntry) else scenario_entry(entry)
 
@@ -288,7 +290,7 @@ def _run_levels(
     force: bool = False,
 ) -> BatchResult:
     """One batch over the entries with common random numbers (the sweep machinery)."""
-    from sim.batch import BatchSpec, run_batch
+    from sim.experiments.batch import BatchSpec, run_batch
 
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise PlannerError(f"replications: must be a whole number >= 1, got {replications!r}")
@@ -371,8 +373,9 @@ def run_sweep(
     force: bool = False,
 ) -> SweepResult:
     """Run ``entry`` at every value of ``param`` in one batch with common random numbers
-    and write ``sweep.csv`` and ``sweep.png`` beside the batch's files in ``out`` (a new or
-    empty folder; default ``outputs/sweep-<scenario>-<leaf>-<timestamp>``)."""
+    and write ``sweep.csv`` beside the batch's files in ``out`` (a new or empty folder; default
+    ``outputs/sweep-<scenario>-<leaf>-<timestamp>``); the figure is the presentation's
+    (:func:`sim.present.planner.write_sweep_figure`)."""
     entry = _entry(entry)
     names = check_indicators(indicators)
     values = sorted(values)
@@ -381,7 +384,7 @@ def run_sweep(
     if out is None:
         out = Path("outputs") / f"sweep-{safe_name(entry.name)}-{param.rsplit('.', 1)[-1]}-{_timestamp()}"
     out = Path(out)
-    from sim.output import folder_lock, note_output
+    from sim.storage.output import folder_lock, note_output
 
     check_destination(out)
     created = not out.exists()
@@ -400,10 +403,6 @@ def run_sweep(
             raise
         table = sweep_table(batch, param, entries, values)
         atomic_write_csv(out / "sweep.csv", table)
-        from sim.plots import save_figure
-
-        fig = plot_sweep(table, param, names, title=_sweep_title(entry.name, param, replications, seed))
-        save_figure(fig, out / "sweep.png")
     return SweepResult(out, entry.name, param, values, names, replications, seed, table, batch)
 
 
@@ -415,82 +414,6 @@ def _lookup(data: dict, param: str):
 
 def _timestamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def _sweep_title(scenario: str, param: str, replications: int, seed: int) -> str:
-    return (
-        f"{scenario} against {param}: means with 95 % intervals over {replications} replications "
-        f"(seed {seed}, common random numbers)"
-    )
-
-
-def _scale(indicator: str) -> float:
-    unit = unit_of(indicator)
-    return 100.0 if unit == "%" else 1e-6 if unit == "M DKK/yr" else 1.0
-
-
-def plot_sweep(
-    table: pd.DataFrame,
-    param: str,
-    indicators: Sequence[str],
-    title: str = "",
-    targets: Sequence[Target] = (),
-    mark: int | float | None = None,
-):
-    """One panel per indicator: the mean against the parameter value (line and points) with
-    its confidence interval as a shaded band; targets on an indicator as dashed horizontal
-    lines, ``mark`` (an answer) as a dotted vertical line. Built without pyplot."""
-    from matplotlib.ticker import MaxNLocator
-
-    from sim.plots import SCENARIO_PALETTE, ResultFigure
-
-    whole = all(float(v).is_integer() for v in table["value"])
-    n = len(indicators)
-    columns = min(n, 2)
-    rows = math.ceil(n / columns)
-    fig = ResultFigure(figsize=(5.6 * columns, 3.6 * rows + 0.5), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes[n:]:
-        ax.remove()
-    color = SCENARIO_PALETTE[0]
-    for ax, indicator in zip(axes, indicators):
-        part = table[table["indicator"] == indicator].sort_values("value")
-        scale, unit = _scale(indicator), unit_of(indicator)
-        x = part["value"].to_numpy(dtype=float)
-        low, high = part["ci_low"].to_numpy(dtype=float) * scale, part["ci_high"].to_numpy(dtype=float) * scale
-        if unit == "%":  # a t-interval of a share can pass 0 or 100 %; the band stops there
-            low, high = low.clip(0.0, 100.0), high.clip(0.0, 100.0)
-        ax.fill_between(
-            x,
-            low,
-            high,
-            color=color,
-            alpha=0.22,
-            linewidth=0,
-            label="95 % interval",
-        )
-        ax.plot(x, part["mean"].to_numpy(dtype=float) * scale, color=color, marker="o", markersize=3.5, label="mean")
-        for target in targets:
-            if target.indicator == indicator:
-                ax.axhline(
-                    target.threshold * scale,
-                    color="#D55E00",
-                    linestyle="--",
-                    linewidth=1.2,
-                    label=f"target {target_text(target)}" + (f" {unit}" if unit else ""),
-                )
-        if mark is not None:
-            ax.axvline(mark, color="0.3", linestyle=":", linewidth=1.2, label=f"answer: {mark:g}")
-        ax.set_title(indicator)
-        ax.set_xlabel(parameter_label(param))
-        if whole:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(f"{indicator.replace('_', ' ')} ({unit})" if unit else indicator.replace("_", " "))
-        ax.grid(True, linewidth=0.4, alpha=0.5)
-        ax.legend(loc="best", fontsize="small")
-    if title:
-        fig.suptitle(title)
-    return fig
 
 
 # ----------------------------------------------------------------------------- targets
@@ -667,8 +590,9 @@ def find_staffing(
 
     ``report(level, result)`` is called after each level is evaluated. The folder ``out``
     (new or empty; default ``outputs/staff-<scenario>-<timestamp>``) receives every level's
-    batch and ``staff.csv``, ``staff.json``, ``staff.png``. When even ``high`` fails, the
-    result has ``found=False`` and a message; nothing is raised.
+    batch and ``staff.csv`` and ``staff.json`` (the figure, ``staff.png``, is the
+    presentation's: :func:`sim.present.planner.write_staff_figure`). When even ``high``
+    fails, the result has ``found=False`` and a message; nothing is raised.
     """
     entry = _entry(entry)
     parsed, lo, hi = _check_staff_args(targets, replications, low, high, confidence)
@@ -782,8 +706,6 @@ def _levels(levels: Sequence[int]) -> str:
 
 
 def _write_staff_folder(result: StaffResult, years: float | None) -> None:
-    from sim.plots import save_figure
-
     table = result.table()
     atomic_write_csv(result.out / "staff.csv", table)
     atomic_write_json(
@@ -805,18 +727,6 @@ def _write_staff_folder(result: StaffResult, years: float | None) -> None:
             "notes": result.notes,
         },
     )
-    indicators = list(dict.fromkeys([t.indicator for t in result.targets] + ["mean_caseload_cases"]))
-    sweepish = table.rename(columns={"caseworkers": "value"})
-    fig = plot_sweep(
-        sweepish,
-        STAFF_PARAM,
-        indicators,
-        title=f"{result.scenario}: levels tried by the staffing search ({result.replications} replications, "
-        f"{result.confidence * 100:g} % intervals)",
-        targets=result.targets,
-        mark=result.answer,
-    )
-    save_figure(fig, result.out / "staff.png")
 
 
 def target_text(target: Target) -> str:

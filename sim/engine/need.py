@@ -15,8 +15,8 @@ from sim.constants import DAYS_PER_YEAR
 if TYPE_CHECKING:
     from simpy.events import Timeout
 
-    from sim.entities import Case, Child
-    from sim.model import Model
+    from sim.engine.entities import Case, Child
+    from sim.engine.model import Model
 
 MAX_NEED = 5
 PLACEMENT_NEED = 3

@@ -1,9 +1,9 @@
 """Jobs and backends: one replication as a job, run in this process, in a pool of local
-processes or (:mod:`sim.distributed`) on Dask, each result handed back as it finishes.
+processes or (:mod:`sim.experiments.distributed`) on Dask, each result handed back as it finishes.
 
-The one replication loop of the package: a batch (:mod:`sim.batch`, and through it the
+The one replication loop of the package: a batch (:mod:`sim.experiments.batch`, and through it the
 sweeps, the staffing search, the business case and the validation), the Morris screening
-(:mod:`sim.sensitivity`) and the warm-up analysis (:mod:`sim.warmup`) build their jobs and
+(:mod:`sim.experiments.sensitivity`) and the warm-up analysis (:mod:`sim.experiments.warmup`) build their jobs and
 run them on a backend; :func:`local_backend` picks the local one. The Dask backend builds on
 the same :class:`Backend`, so that it needs nothing of the batch and the batch loads it only
 when asked to.
@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 import pandas as pd
 
-from sim import simulate
+from sim.engine.run import simulate
 from sim.params import Scenario
 
 Tables: TypeAlias = bool | Collection[str]

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import simpy
 
 from sim.constants import TASK_KINDS
-from sim.kernel import StockEnvironment
+from sim.engine.kernel import StockEnvironment
 
 if TYPE_CHECKING:
-    from sim.entities import Case
-    from sim.rng import Stream
+    from sim.engine.entities import Case
+    from sim.engine.rng import Stream
 
 _POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
 

@@ -15,8 +15,8 @@ from typing import cast
 
 import pandas as pd
 
-from sim.collect import model_tables
 from sim.constants import STEP_NAMES
+from sim.engine.collect import model_tables
 from sim.params import Scenario
 from sim.results.indicators import SUMMARY_NAMES
 from sim.results.result import Result, summarize
@@ -68,7 +68,7 @@ def _with_implementation(costs: pd.DataFrame, scenario: Scenario, measured_days:
 
 def simulate_districts(scenario: Scenario, seed: int | list[int], years: float | None) -> tuple[Result, dict[str, int]]:
     """Run every district and put the results together (see the module docstring)."""
-    from sim.model import Model
+    from sim.engine.model import Model
 
     base_seed = list(seed) if isinstance(seed, list | tuple) else [seed]
     parts, summaries, events = [], {}, 0

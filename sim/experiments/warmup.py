@@ -11,13 +11,15 @@ shows how long that takes:
 * :func:`mser5`: the MSER-5 truncation rule (White 1997; White, Cobb & Spratt 2000): the
   truncation point that minimises the standard error of the mean of what remains.
 * :func:`warmup_analysis`: runs replications with no warm-up, collects the weekly series
-  of the chosen indicators (:data:`INDICATORS`) and applies both; :func:`plot_warmup`
-  draws the result (the ``welfare-sim warmup`` command is :mod:`sim.cli.commands.warmup`).
+  of the chosen indicators (:data:`INDICATORS`) and applies both;
+  :func:`sim.present.warmup.plot_warmup` draws the result (the ``welfare-sim warmup``
+  command is :mod:`sim.cli.commands.warmup`).
 
 Example::
 
     from sim import load_scenario
-    from sim.warmup import warmup_analysis, plot_warmup
+    from sim.experiments.warmup import warmup_analysis
+    from sim.present.warmup import plot_warmup
 
     report = warmup_analysis(load_scenario("danish_baseline"), replications=5, years=12)
     report.suggestions()          # MSER-5 point of each indicator, in days and years
@@ -32,16 +34,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.constants import DAYS_PER_YEAR, PLACEMENT_STEPS
 from sim.params import Scenario, load_scenario
-
-if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
-    from matplotlib.figure import Figure
 
 MSER_BATCH = 5
 """Periods per batch of MSER-5."""
@@ -311,10 +309,10 @@ def warmup_analysis(
     default snapshot interval) and MSER-5 is applied to the across-replication mean.
     ``progress(done, total)`` is called after each replication. ``scenario`` may also be a
     file or shipped scenario name. The replications run on the package's one replication
-    loop (:mod:`sim.jobs`): in ``workers`` processes (None: one per core; 1: in this
+    loop (:mod:`sim.experiments.jobs`): in ``workers`` processes (None: one per core; 1: in this
     process), with the same result whatever their number.
     """
-    from sim.jobs import Job, JobResult, local_backend
+    from sim.experiments.jobs import Job, JobResult, local_backend
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -383,47 +381,3 @@ def warmup_analysis(
         mser5_periods=points,
         mser5_limit_periods=mser5_limit(time_days.size),
     )
-
-
-# ----------------------------------------------------------------------------- the plot
-
-
-def plot_warmup(report: WarmupReport) -> Figure:
-    """One panel per indicator: each replication as a thin line, Welch's moving average in
-    bold, the MSER-5 point as a dashed vertical line (and the scenario's own warm-up as a
-    dotted one, if it has any). Drawn on a :class:`matplotlib.figure.Figure` without
-    pyplot, so no display is needed; save it with ``fig.savefig(path, dpi=120)``."""
-    from matplotlib.figure import Figure
-
-    n = len(report.indicators)
-    fig = Figure(figsize=(9.0, 2.9 * n + 0.6), layout="constrained")
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    start = "an empty system" if report.empty else "the scenario's initial stock"
-    fig.suptitle(
-        f"Warm-up of {report.scenario_name}: {report.replications} replications from {start}; "
-        f"suggested warm-up {report.suggested_warmup_years:g} years"
-    )
-    x = (report.time_days - report.time_days[0]) / DAYS_PER_YEAR
-    for ax, name in zip(axes, report.indicators):
-        info = INDICATORS[name]
-        for r, row in enumerate(report.values[name]):
-            ax.plot(x, row, color="0.6", linewidth=0.6, alpha=0.8, label="replications" if r == 0 else None)
-        ax.plot(x, report.welch[name], color="C0", linewidth=2.2, label=f"Welch moving average (w = {report.window})")
-        point = report.mser5_days(name) / DAYS_PER_YEAR
-        limit = " (at the limit: run longer)" if report.at_limit(name) else ""
-        ax.axvline(point, color="C3", linestyle="--", linewidth=1.4, label=f"MSER-5: {point:.2f} years{limit}")
-        if report.scenario_warmup_years > 0:
-            ax.axvline(
-                report.scenario_warmup_years,
-                color="0.3",
-                linestyle=":",
-                linewidth=1.2,
-                label=f"scenario's warm-up: {report.scenario_warmup_years:g} years",
-            )
-        ax.set_title(f"{name}: {info.description}")
-        ax.set_xlabel("years since start")
-        ax.set_ylabel(f"{name.replace('_', ' ')} ({info.unit})")
-        ax.set_xlim(x[0], x[-1])
-        ax.grid(True, linewidth=0.4, alpha=0.5)
-        ax.legend(loc="best", fontsize="small")
-    return fig

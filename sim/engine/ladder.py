@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.caseworkers import (
+from sim.constants import DAYS_PER_YEAR
+from sim.engine.caseworkers import (
     ACUTE,
     ACUTE_REVIEW_TASK,
     DEADLINE,
@@ -37,12 +38,11 @@ from sim.caseworkers import (
     work,
     work_by,
 )
-from sim.constants import DAYS_PER_YEAR
-from sim.need import schedule_need_change
+from sim.engine.need import schedule_need_change
 
 if TYPE_CHECKING:
-    from sim.entities import Case
-    from sim.model import Model
+    from sim.engine.entities import Case
+    from sim.engine.model import Model
 
 KINSHIP, FOSTER, INSTITUTION = 3, 4, 5
 FIRST_PLACEMENT_STEP = KINSHIP

@@ -52,7 +52,7 @@ confidence interval for the payback year in the strict sense.
 Files written into the batch folder, beside the batch's own: ``business_case.csv`` (year,
 component, mean, ci_low, ci_high; DKK), ``business_case.json`` (the payback, the sign
 convention and the parameters of the case) and ``business_case.png`` (the figure).
-:func:`sim.report.business_case_html` gives the report section of such a folder.
+:func:`sim.present.report.business_case_html` gives the report section of such a folder.
 """
 
 from __future__ import annotations
@@ -62,15 +62,11 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.constants import CONFIDENCE
-
-if TYPE_CHECKING:  # matplotlib and scipy (sim.results.stats) load on first use: the command line starts fast
-    from matplotlib.figure import Figure
 
 """The level of every interval (that of :func:`sim.results.stats.mean_ci`)."""
 DEFAULT_YEARS = 8.0
@@ -185,7 +181,7 @@ def yearly_differences(costs: pd.DataFrame, baseline: str, new: str) -> pd.DataF
     """Per replication and year the paired differences NEW - BASELINE of every component,
     ``net`` and ``cumulative_net`` (DKK).
 
-    ``costs`` is the ``costs`` table of a batch (``sim.batch.read_table(out, "costs")``):
+    ``costs`` is the ``costs`` table of a batch (``sim.experiments.batch.read_table(out, "costs")``):
     columns scenario, replication, year, step, cost_dkk. A category missing from a
     scenario's table counts as 0; the rows of a municipality split into districts (a
     ``district`` column) are summed. Only replications present for both scenarios are paired.
@@ -290,17 +286,15 @@ class BusinessCase:
     def text(self) -> str:
         return business_case_text(self.table, self.info())
 
-    def figure(self) -> Figure:
-        return plot_business_case(self.table, self.info())
-
     def write(self, folder: str | Path) -> None:
-        """Write ``business_case.csv``, ``.json`` and ``.png`` into ``folder`` (each atomically)."""
-        from sim.output import atomic_write_csv, atomic_write_json, atomic_write_png
+        """Write ``business_case.csv`` and ``.json`` into ``folder`` (each atomically); the
+        figure, ``business_case.png``, is the presentation's
+        (:func:`sim.present.business.write_business_case_figure`)."""
+        from sim.storage.output import atomic_write_csv, atomic_write_json
 
         folder = Path(folder)
         atomic_write_csv(folder / CSV_NAME, self.table)
         atomic_write_json(folder / JSON_NAME, self.info())
-        atomic_write_png(folder / PNG_NAME, self.figure(), dpi=120)
 
 
 def business_case_from_costs(
@@ -332,13 +326,13 @@ def run_business_case(
 ) -> BusinessCase:
     """Run BASELINE and NEW as one batch (common random numbers, tables written) into
     ``out`` (default ``outputs/business-case-<timestamp>/``), make the business case from
-    the costs tables, write its files into the same folder and return it.
+    the costs tables, write its data files into the same folder and return it.
 
-    The entries are :class:`sim.batch.ScenarioEntry` objects, or scenario files or shipped
+    The entries are :class:`sim.experiments.batch.ScenarioEntry` objects, or scenario files or shipped
     names. ``years`` is the measured horizon (``BatchSpec.years``); at least two
     replications are needed for the intervals.
     """
-    from sim.batch import BatchSpec, ScenarioEntry, read_table, run_batch, scenario_entry
+    from sim.experiments.batch import BatchSpec, ScenarioEntry, read_table, run_batch, scenario_entry
 
     entries = [e if isinstance(e, ScenarioEntry) else scenario_entry(e) for e in (baseline_entry, new_entry)]
     if replications < 2:
@@ -445,81 +439,6 @@ def business_case_text(table: pd.DataFrame, info: dict) -> str:
     )
 
 
-def plot_business_case(table: pd.DataFrame, info: dict) -> Figure:
-    """Yearly stacked bars of the four components (mean; savings below zero), the yearly
-    net as points, and the cumulative net as a line with its 95 % band; million DKK."""
-    from sim.plots import ResultFigure
-
-    mean, low, high = (
-        wide_table(table, "mean") / MILLION,
-        wide_table(table, "ci_low") / MILLION,
-        wide_table(table, "ci_high") / MILLION,
-    )
-    years = mean.index.to_numpy(dtype=float)
-    fig = ResultFigure(figsize=(11.0, 6.0), layout="constrained")
-    ax = fig.subplots()
-    fig.suptitle(f"Business case: {info['new']} against {info['baseline']}")
-    ax.set_title(
-        f"NEW - BASELINE per year, mean over {info['replications']} replications (common random numbers); "
-        "positive = extra cost, negative = saving",
-        fontsize="medium",
-    )
-    up, down = np.zeros(len(years)), np.zeros(len(years))
-    for part in PARTS:  # positive parts stacked up from 0, savings stacked down from 0
-        values = mean[part].fillna(0.0).to_numpy()
-        for part_values, bottom in ((np.clip(values, 0.0, None), up), (np.clip(values, None, 0.0), down)):
-            ax.bar(
-                years,
-                part_values,
-                bottom=bottom,
-                width=0.55,
-                color=COLORS[part],
-                edgecolor="0.25",
-                linewidth=0.5,
-                zorder=2,
-                label=LABELS[part] if bottom is up else None,
-            )
-            bottom += part_values
-    ax.plot(
-        years, mean["net"], linestyle="none", marker="D", markersize=7, color="black", zorder=4, label="net of the year"
-    )
-    cumulative, band_low, band_high = mean["cumulative_net"], low["cumulative_net"], high["cumulative_net"]
-    band = f"cumulative net: {100 * CONFIDENCE:.0f} % interval"
-    ax.fill_between(years, band_low, band_high, color=CUMULATIVE_COLOR, alpha=0.15, linewidth=0, zorder=3, label=band)
-    for edge in (band_low, band_high):
-        ax.plot(years, edge, color=CUMULATIVE_COLOR, linewidth=0.9, linestyle="--", zorder=3)
-    ax.plot(years, cumulative, color=CUMULATIVE_COLOR, marker="o", linewidth=2.2, zorder=5, label="cumulative net")
-    ax.axhline(0.0, color="0.2", linewidth=1.0, zorder=2.5, label="break-even (0)")
-    payback = info["payback"]["mean"]
-    if payback["year"] is not None:
-        ax.axvline(
-            payback["year"],
-            color=CUMULATIVE_COLOR,
-            linestyle=":",
-            linewidth=1.5,
-            label=f"payback of the mean: {payback['text']}",
-        )
-    extremes = np.concatenate([up, down, band_low.to_numpy(), band_high.to_numpy(), cumulative.to_numpy(), [0.0]])
-    extremes = extremes[np.isfinite(extremes)]
-    top, bottom_ = float(extremes.max()), float(extremes.min())
-    pad = 0.08 * (top - bottom_) if top > bottom_ else 1.0
-    ax.set_ylim(bottom_ - pad, top + pad)
-    ax.set_xticks(years, labels=[year_label(int(y), info["years"]) for y in years])
-    ax.set_xlabel("measured year" + (" (* = part of a year)" if info["years"] < years.max() - 1e-9 else ""))
-    ax.set_ylabel("million DKK (NEW - BASELINE)")
-    ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
-    handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] not in [LABELS[p] for p in PARTS])  # the bars first
-    ax.legend(
-        [handles[i] for i in order],
-        [labels[i] for i in order],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize="small",
-    )
-    return fig
-
-
 __all__ = [
     "BusinessCase",
     "BusinessCaseError",
@@ -528,7 +447,6 @@ __all__ = [
     "business_case_text",
     "load_business_case",
     "payback_year",
-    "plot_business_case",
     "run_business_case",
     "yearly_differences",
 ]
