@@ -112,3 +112,16 @@ def test_a_case_keeps_its_caseworker_when_its_points_rise_past_the_cap_and_new_c
     assert waiting is not None and third.owner is None
     team.release(first)
     assert third.owner is team.workers[0] and waiting.triggered
+
+
+def test_the_desk_takes_a_notification_to_its_shortest_queue_lowest_id_among_equals():
+    from types import SimpleNamespace
+
+    from sim.engine.intake import _desk_worker
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n = int(rng.integers(1, 12))
+        # Desk ids run -2, -3, ... down the list, as the model makes them.
+        desk = [SimpleNamespace(id=-2 - i, queue=[0] * int(rng.integers(0, 3))) for i in range(n)]
+        assert _desk_worker(desk) is min(desk, key=lambda w: (len(w.queue), w.id))

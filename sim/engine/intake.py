@@ -3,15 +3,18 @@ caseworker (docs/conceptual-model.md §3.2)."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from sim.engine.caseworkers import ACUTE, DEADLINE, HANDOVER_TASK, PRELIMINARY_TASK, work
 from sim.engine.entities import INVESTIGATION_NOTIFICATION, PRELIMINARY
 
 if TYPE_CHECKING:
-    from sim.engine.caseworkers import Steps
+    from sim.engine.caseworkers import Steps, Worker
     from sim.engine.entities import Case
     from sim.engine.model import Model
+
+_QUEUE = attrgetter("queue")
 
 
 def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:
@@ -19,7 +22,7 @@ def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:
     s = m.scenario
     priority = ACUTE if case.urgent else DEADLINE
     if m.desk:
-        desk_worker = min(m.desk, key=lambda w: (len(w.queue), w.id))
+        desk_worker = _desk_worker(m.desk)
         yield desk_worker.do(s.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
         m.first_contact(case, "desk")
         m.log(case, "preliminary_assessment", worker=desk_worker.id)
@@ -46,6 +49,14 @@ def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:
         return False
     m.set_kind(case, INVESTIGATION_NOTIFICATION)
     return True
+
+
+def _desk_worker(desk: list[Worker]) -> Worker:
+    """The desk worker with the shortest queue, the lowest id among equals: desk ids run -2,
+    -3, ... down the list, so the last of them. In C, without a Python loop over the desk,
+    whose staff grows with the municipality."""
+    lengths = list(map(len, map(_QUEUE, desk)))
+    return desk[len(lengths) - 1 - lengths[::-1].index(min(lengths))]
 
 
 def _screened_out(m: Model, case: Case) -> bool:
