@@ -15,6 +15,8 @@ Commands:
   validation         docs/VALIDATION.md: observed figures against simulated, mechanism checks
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
+  init NAME          scenario files for your own municipality: its children and staff on a
+                     shipped scenario (--transition: and the switch to the Swedish practice)
 
 Each command is a module of :mod:`sim.cli.commands` (parse, call the library, write, print);
 what they share is in :mod:`sim.cli.common`.
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         business_case,
         compare,
         export,
+        init,
         planner,
         report,
         run,
@@ -76,7 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"welfare-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
-    for commands in (run, compare, scenarios, report, warmup, export, planner, business_case, sensitivity, validation):
+    for commands in (
+        run,
+        compare,
+        scenarios,
+        init,
+        report,
+        warmup,
+        export,
+        planner,
+        business_case,
+        sensitivity,
+        validation,
+    ):
         commands.register(sub)
     return parser
 

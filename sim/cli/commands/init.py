@@ -1,0 +1,160 @@
+"""``welfare-sim init NAME --children N --caseworkers K``: scenario files for one's own
+municipality (:mod:`sim.params.municipality`), loaded before they are written."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sim.cli.common import UsageError, check_count
+
+MAX_CHILDREN = 1_500_000
+MAX_STAFF = 10_000
+MAX_YEARS = 100.0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write scenario files for your own municipality (its children and staff on a shipped scenario)",
+        description="Write NAME.toml: the shipped Danish baseline (or Swedish model) with your municipality's "
+        "children and staff; its rates are per 1,000 children, so the rest scales by itself. With --transition, "
+        "also NAME_swedish.toml (the same municipality in the Swedish practice) and NAME_transition.toml (the "
+        "switch to it), for welfare-sim business-case NAME NAME_transition.",
+    )
+    p.add_argument("name", metavar="NAME", help="the scenario's name and file name (letters, digits, _ and -)")
+    p.add_argument("--children", type=int, required=True, help="children aged 0-17 in the municipality (count)")
+    p.add_argument("--caseworkers", type=int, required=True, help="district caseworkers today (count)")
+    p.add_argument(
+        "--desk-staff",
+        type=int,
+        default=None,
+        help="intake desk staff, Danish practice (count; default: the shipped baseline's 3 per 20,000 children, "
+        "scaled)",
+    )
+    p.add_argument(
+        "--practice",
+        choices=["danish", "swedish"],
+        default="danish",
+        help="the practice today: the shipped scenario the file is based on (default danish)",
+    )
+    p.add_argument(
+        "--transition",
+        action="store_true",
+        help="also write NAME_swedish.toml and NAME_transition.toml: the switch to the Swedish practice",
+    )
+    p.add_argument(
+        "--swedish-caseworkers",
+        type=int,
+        default=None,
+        help="with --transition: caseworkers in the Swedish practice (count; default: the shipped model's 44 "
+        "per 20,000 children, scaled)",
+    )
+    p.add_argument(
+        "--at-years",
+        type=float,
+        default=None,
+        help="with --transition: years of today's practice before the switch (default: the shipped transition's 2)",
+    )
+    p.add_argument(
+        "--hiring-ramp-years",
+        type=float,
+        default=None,
+        help="with --transition: years over which the extra caseworkers are hired (default: the shipped 1)",
+    )
+    p.add_argument("--dir", default=".", help="folder to write the files in (default: the current folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace files of the same names")
+    p.set_defaults(func=cmd_init)
+
+
+def _check_years(value: float | None, option: str) -> None:
+    if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_YEARS):
+        raise UsageError(f"{option}: must be from 0 to {MAX_YEARS:g} years, got {value:g}")
+
+
+def check_init_args(args) -> None:
+    """The name, the options' ranges and their combinations, before anything is made."""
+    from sim.params import ScenarioError
+    from sim.params.municipality import check_name
+
+    try:
+        check_name(args.name)
+    except ScenarioError as exc:
+        raise UsageError(f"NAME: {exc.message}") from None
+    check_count(args.children, "--children", 1, MAX_CHILDREN)
+    check_count(args.caseworkers, "--caseworkers", 1, MAX_STAFF)
+    check_count(args.desk_staff, "--desk-staff", 0, MAX_STAFF)
+    check_count(args.swedish_caseworkers, "--swedish-caseworkers", 1, MAX_STAFF)
+    _check_years(args.at_years, "--at-years")
+    _check_years(args.hiring_ramp_years, "--hiring-ramp-years")
+    if not args.transition:
+        for option, value in (
+            ("--swedish-caseworkers", args.swedish_caseworkers),
+            ("--at-years", args.at_years),
+            ("--hiring-ramp-years", args.hiring_ramp_years),
+        ):
+            if value is not None:
+                raise UsageError(f"{option}: only with --transition")
+    elif args.practice != "danish":
+        raise UsageError("--transition: the switch is from the Danish practice to the Swedish (leave out --practice)")
+    if args.practice == "swedish" and args.desk_staff:
+        raise UsageError("--desk-staff: the Swedish practice has no intake desk")
+
+
+def cmd_init(args) -> int:
+    from sim.params import ScenarioError, load_scenario
+    from sim.params.municipality import Municipality, TransitionPlan, municipality_files
+
+    check_init_args(args)
+    town = Municipality(args.name, args.children, args.caseworkers, args.desk_staff, args.practice)
+    plan = TransitionPlan(args.swedish_caseworkers, args.at_years, args.hiring_ramp_years) if args.transition else None
+    files = municipality_files(town, plan)
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--dir: {folder} is a file, not a folder")
+    for name in files:
+        if (folder / name).exists() and not args.overwrite:
+            raise UsageError(f"{folder / name}: exists; choose another NAME or --dir, or give --overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written into a temporary folder beside the destination and loaded there (a file names
+    # its base and its transition target beside itself); moved into place only if all load.
+    tmp = Path(tempfile.mkdtemp(prefix=".welfare-sim-init-", dir=folder))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        loaded = {}
+        for name in files:
+            try:
+                loaded[name] = load_scenario(tmp / name)
+            except ScenarioError as exc:
+                where = folder / Path(exc.file).name if Path(exc.file).parent == tmp else exc.file
+                raise ScenarioError(where, exc.field, exc.message) from None
+        for name in files:
+            os.replace(tmp / name, folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for name, scenario in loaded.items():
+        print(f"wrote {folder / name}: {scenario.title}")
+        print(f"  {_caseload_line(scenario)}")
+    first, *others = (folder / name for name in files)
+    if args.transition:
+        swedish, transition = others
+        print(
+            f"next: welfare-sim business-case {first} {transition} --years 8   "
+            f"(and welfare-sim staff {swedish}: the fewest caseworkers the Swedish practice runs with)"
+        )
+    else:
+        print(f"next: welfare-sim run {first}   (or welfare-sim warmup {first}: check the warm-up)")
+    return 0
+
+
+def _caseload_line(scenario) -> str:
+    stock = sum(map(sum, scenario.initial_stock.open_cases_per_1000_children)) * scenario.municipality.children / 1000
+    staff = scenario.staffing.caseworkers
+    return (
+        f"{scenario.municipality.children:,} children; about {stock:,.0f} open cases at the start, "
+        f"{stock / staff:.0f} per caseworker ({staff:,} caseworkers)"
+    )

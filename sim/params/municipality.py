@@ -1,0 +1,231 @@
+"""Scenario files for a municipality of one's own (``welfare-sim init``).
+
+A municipality's file names a shipped scenario as its ``base`` and sets only the counts that
+are the municipality's: its children, its caseworkers and, in the Danish practice, its intake
+desk. Every rate of the shipped scenarios is per 1,000 children (notifications, applications,
+the initial stock of open cases), so the rest scales with the children by itself, and every
+other value keeps its source note. The user's figures are noted as the municipality's own;
+what is scaled from a shipped scenario is noted as an assumption, with the figure scaled.
+
+:func:`municipality_files` returns the files' texts; nothing here writes. The command line
+writes them beside each other after loading them (so a file that would not load is never
+written).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from sim.params.errors import ScenarioError
+from sim.params.loading import load_scenario, shipped_scenarios_dir
+from sim.params.schema import NAME_PATTERN, Scenario
+
+Practice = Literal["danish", "swedish"]
+PRACTICES: dict[str, str] = {"danish": "danish_baseline", "swedish": "swedish_model"}
+"""The shipped scenario each practice's file is based on."""
+TRANSITION = "transition_to_swedish"
+"""The shipped transition whose timing and implementation cost a municipality's transition scales."""
+OWN = "source: the municipality's own figures (welfare-sim init)"
+SWEDISH_SUFFIX = "_swedish"
+TRANSITION_SUFFIX = "_transition"
+
+
+@dataclass(frozen=True)
+class Municipality:
+    """What a planner knows of a municipality: its name, children and staff."""
+
+    name: str
+    children: int
+    caseworkers: int
+    desk_staff: int | None = None  # None: scaled from the shipped Danish baseline
+    practice: Practice = "danish"
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    """A switch to the Swedish practice: when, with how many caseworkers, hired over how long."""
+
+    caseworkers: int | None = None  # None: scaled from the shipped Swedish model
+    at_years: float | None = None  # None: the shipped transition's
+    hiring_ramp_years: float | None = None  # None: the shipped transition's
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a TOML basic string (the same quotes and escapes).
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _years(value: float) -> str:
+    return f"{_number(value)} year" + ("" if value == 1 else "s")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def scaled(count: float, children_from: int, children_to: int, least: int = 0) -> int:
+    """``count`` for ``children_from`` children, scaled to ``children_to`` and rounded, at least ``least``."""
+    return max(least, round(count * children_to / children_from))
+
+
+def _shipped(name: str) -> Scenario:
+    return load_scenario(shipped_scenarios_dir() / f"{name}.toml")
+
+
+def check_name(name: str) -> None:
+    """Raise :class:`ScenarioError` unless ``name`` can be a new scenario's name and file name."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ScenarioError("NAME", "name", f"must be 1 to 64 letters, digits, '_' or '-', got {name!r}")
+    if (shipped_scenarios_dir() / f"{name}.toml").exists():
+        raise ScenarioError(f"{name}.toml", "name", f"{name!r} is a shipped scenario's name; choose another")
+
+
+def _scenario_text(
+    name: str, base: str, title: str, header: list[str], tables: dict[str, list[tuple[str, str, str]]]
+) -> str:
+    """A scenario file: a header comment, ``base``, ``name``, ``title``, then each table's
+    ``key = value`` lines, each with its ``source.key`` note."""
+    lines = [f"# {line}" if line else "#" for line in header]
+    lines += [f"base = {_toml_string(base)}", f"name = {_toml_string(name)}", f"title = {_toml_string(title)}"]
+    for table, rows in tables.items():
+        lines += ["", f"[{table}]"]
+        lines += [f"{key} = {value}" for key, value, _ in rows]
+        lines += [f"source.{key} = {_toml_string(note)}" for key, _, note in rows]
+    return "\n".join(lines) + "\n"
+
+
+def municipality_files(town: Municipality, transition: TransitionPlan | None = None) -> dict[str, str]:
+    """The scenario files for ``town``: ``{file name: text}``.
+
+    Without ``transition``, one file, ``NAME.toml``, of the municipality in ``town.practice``.
+    With it, three: ``NAME.toml`` (the municipality today, in the Danish practice),
+    ``NAME_swedish.toml`` (the same municipality in the Swedish practice, at the transition's
+    staffing) and ``NAME_transition.toml`` (today's practice, then the switch: the shipped
+    transition's timing and implementation cost, the cost scaled by the children).
+    Raises :class:`ScenarioError` on a name or count that cannot make a scenario.
+    """
+    check_name(town.name)
+    if transition is not None and town.practice != "danish":
+        raise ScenarioError(f"{town.name}.toml", "practice", "a transition starts from the Danish practice")
+    base_name = PRACTICES[town.practice]
+    base = _shipped(base_name)
+    n = town.children
+    per = base.municipality.children
+    own = f"{n:,} children, {town.caseworkers:,} caseworkers"
+    tables: dict[str, list[tuple[str, str, str]]] = {
+        "municipality": [("children", _number(n), OWN)],
+        "staffing": [("caseworkers", _number(town.caseworkers), OWN)],
+    }
+    if base.intake.desk:
+        if town.desk_staff is None:
+            desk = scaled(base.intake.desk_staff, per, n, least=1)
+            note = (
+                f"assumption: {base_name}'s {base.intake.desk_staff} intake desk staff for {per:,} children, "
+                f"scaled to {n:,} (welfare-sim init)"
+            )
+        else:
+            desk, note = town.desk_staff, OWN
+        tables["intake"] = [("desk_staff", _number(desk), note)]
+        own += f", {desk:,} at the intake desk"
+    elif town.desk_staff:
+        raise ScenarioError(
+            f"{town.name}.toml", "intake.desk_staff", f"the {town.practice} practice has no intake desk"
+        )
+    header = [
+        f"{town.name}: the municipality's own children and staff on the shipped {base_name}",
+        "(welfare-sim init). Every other value, and its source, is the shipped scenario's: its rates",
+        "are per 1,000 children (notifications, applications, the initial stock of open cases), so",
+        "they scale with the children.",
+    ]
+    files = {
+        f"{town.name}.toml": _scenario_text(
+            town.name, base_name, f"{town.name}: {own}, the {town.practice.capitalize()} practice", header, tables
+        )
+    }
+    if transition is None:
+        return files
+    files.update(_transition_files(town, transition))
+    return files
+
+
+def _transition_files(town: Municipality, plan: TransitionPlan) -> dict[str, str]:
+    swedish_name, transition_name = town.name + SWEDISH_SUFFIX, town.name + TRANSITION_SUFFIX
+    check_name(swedish_name)
+    check_name(transition_name)
+    swedish, shipped_transition = _shipped(PRACTICES["swedish"]), _shipped(TRANSITION)
+    n, per = town.children, swedish.municipality.children
+    if plan.caseworkers is None:
+        caseworkers = scaled(swedish.staffing.caseworkers, per, n, least=1)
+        note = (
+            f"assumption: swedish_model's {swedish.staffing.caseworkers} caseworkers for {per:,} children, scaled to "
+            f"{n:,} (welfare-sim init); welfare-sim staff finds the fewest the practice runs with"
+        )
+    else:
+        caseworkers, note = plan.caseworkers, OWN
+    files = {
+        f"{swedish_name}.toml": _scenario_text(
+            swedish_name,
+            "swedish_model",
+            f"{swedish_name}: {town.name}'s {n:,} children in the Swedish practice, {caseworkers:,} caseworkers",
+            [
+                f"{swedish_name}: {town.name}'s children on the shipped swedish_model, with the staffing the",
+                "Swedish practice gets there (welfare-sim init); every other value, and its source, is the",
+                "shipped scenario's.",
+            ],
+            {
+                "municipality": [("children", _number(n), OWN)],
+                "staffing": [("caseworkers", _number(caseworkers), note)],
+            },
+        )
+    }
+    spec = shipped_transition.transition
+    implementation = shipped_transition.implementation
+    assert spec is not None  # the shipped transition has one
+    at = spec.at_years if plan.at_years is None else plan.at_years
+    ramp = spec.hiring_ramp_years if plan.hiring_ramp_years is None else plan.hiring_ramp_years
+    given = "the planner's (welfare-sim init)"
+    cost = round(implementation.cost_dkk * n / shipped_transition.municipality.children)
+    files[f"{transition_name}.toml"] = _scenario_text(
+        transition_name,
+        town.name,
+        f"{transition_name}: {town.name} in the Danish practice for {_years(at)}, then the Swedish, "
+        f"hiring over {_years(ramp)}",
+        [
+            f"{transition_name}: {town.name} as it is, then the switch to {swedish_name} (welfare-sim init).",
+            "Timing and cost follow the shipped transition_to_swedish unless given.",
+        ],
+        {
+            "transition": [
+                (
+                    "at_years",
+                    _number(at),
+                    f"assumption: {given}" if plan.at_years is not None else "assumption: transition_to_swedish's",
+                ),
+                ("to", _toml_string(swedish_name), f"source: {swedish_name}.toml, made with this file"),
+                (
+                    "hiring_ramp_years",
+                    _number(ramp),
+                    f"assumption: {given}"
+                    if plan.hiring_ramp_years is not None
+                    else "assumption: transition_to_swedish's",
+                ),
+            ],
+            "implementation": [
+                (
+                    "cost_dkk",
+                    _number(cost),
+                    f"assumption: transition_to_swedish's {implementation.cost_dkk / 1e6:g} M DKK for "
+                    f"{shipped_transition.municipality.children:,} children, scaled to {n:,} (welfare-sim init)",
+                ),
+                ("start_years", _number(at), "assumption: spent from the switch on"),
+                (
+                    "spread_years",
+                    _number(implementation.spread_years),
+                    "source: Herning's investment was spread over 4 years (seed 002)",
+                ),
+            ],
+        },
+    )
+    return files
