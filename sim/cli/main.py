@@ -15,6 +15,7 @@ Commands:
   validation         docs/VALIDATION.md: observed figures against simulated, mechanism checks
   validate FILE ...  check scenario files without running them
   scenarios          list the shipped scenarios
+  region FILE.csv    many municipalities, each in its own scenario, and their sum
   init NAME          scenario files for your own municipality: its children and staff on a
                      shipped scenario (--transition: and the switch to the Swedish practice)
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         init,
         planner,
+        region,
         report,
         run,
         scenarios,
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare,
         scenarios,
         init,
+        region,
         report,
         warmup,
         export,

@@ -15,11 +15,13 @@ written).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Literal, cast
 
 from sim.params.errors import ScenarioError
-from sim.params.loading import load_scenario, shipped_scenarios_dir
+from sim.params.loading import load_scenario, read_limited, shipped_scenarios_dir
 from sim.params.schema import NAME_PATTERN, Scenario
 
 Practice = Literal["danish", "swedish"]
@@ -229,3 +231,98 @@ def _transition_files(town: Municipality, plan: TransitionPlan) -> dict[str, str
         },
     )
     return files
+
+
+SUM_NAME = "total"
+"""Reserved in a list of municipalities: the name of their sum in a regional run's tables."""
+MAX_MUNICIPALITIES = 500
+"""The most municipalities one list may hold (Denmark has 98)."""
+LIST_COLUMNS = ("name", "children", "caseworkers", "practice", "desk_staff")
+REQUIRED_COLUMNS = ("name", "children", "caseworkers")
+_DIGITS = re.compile("[0-9]{1,9}")
+_LIMITS = {"children": (1, 1_500_000), "caseworkers": (1, 10_000), "desk_staff": (0, 10_000)}
+
+
+def municipality_scenario(town: Municipality) -> Scenario:
+    """``town`` as a validated scenario: the file :func:`municipality_files` writes as
+    ``NAME.toml``, with its notes, loaded from a temporary folder (its base is a shipped
+    scenario, so nothing beside it is needed)."""
+    import tempfile
+
+    text = municipality_files(town)[f"{town.name}.toml"]
+    with tempfile.TemporaryDirectory(prefix="welfare-sim-") as folder:
+        path = Path(folder) / f"{town.name}.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_scenario(path)
+        except ScenarioError as exc:
+            raise ScenarioError(town.name, exc.field, exc.message) from None
+
+
+def read_municipalities(path: str | Path) -> list[Municipality]:
+    """The municipalities of a CSV file: a header with ``name``, ``children`` and
+    ``caseworkers`` and, optionally, ``practice`` (``danish`` or ``swedish``; default danish)
+    and ``desk_staff`` (empty: scaled); one row per municipality; lines starting with ``#``
+    are comments. Raises
+    :class:`ScenarioError` naming the file, the line and the column of the first problem."""
+    import csv
+    import io
+
+    text = read_limited(path, "municipality list")
+    # Lines starting with '#' are comments, blank lines are skipped; a line's number is kept.
+    numbered = [
+        (line, row)
+        for line, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+        if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")
+    ]
+    rows = [row for _, row in numbered]
+    if not rows:
+        raise ScenarioError(path, None, "empty: a header (name,children,caseworkers[,practice,desk_staff]) is needed")
+    header = [cell.strip() for cell in rows[0]]
+    for column in header:
+        if column not in LIST_COLUMNS:
+            raise ScenarioError(
+                f"{path}:{numbered[0][0]}", column or "(empty)", f"unknown column (known: {', '.join(LIST_COLUMNS)})"
+            )
+    if len(set(header)) < len(header):
+        raise ScenarioError(f"{path}:{numbered[0][0]}", None, "a column is named twice")
+    for column in REQUIRED_COLUMNS:
+        if column not in header:
+            raise ScenarioError(f"{path}:{numbered[0][0]}", column, "missing column")
+    if len(rows) == 1:
+        raise ScenarioError(path, None, "no municipalities: one row per municipality after the header")
+    if len(rows) - 1 > MAX_MUNICIPALITIES:
+        raise ScenarioError(path, None, f"at most {MAX_MUNICIPALITIES} municipalities, got {len(rows) - 1:,}")
+    towns: list[Municipality] = []
+    seen: set[str] = set()
+    for line, row in numbered[1:]:
+        where = f"{path}:{line}"
+        if len(row) != len(header):
+            raise ScenarioError(where, None, f"{len(row)} values for {len(header)} columns")
+        cells = {column: cell.strip() for column, cell in zip(header, row)}
+        name = cells["name"]
+        if not NAME_PATTERN.fullmatch(name):
+            raise ScenarioError(where, "name", f"must be 1 to 64 letters, digits, '_' or '-', got {name!r}")
+        if name in seen:
+            raise ScenarioError(where, "name", f"{name!r} is named twice")
+        if name == SUM_NAME:
+            raise ScenarioError(where, "name", f"{SUM_NAME!r} is the name of the sum; choose another")
+        seen.add(name)
+        counts: dict[str, int | None] = {}
+        for column, (low, high) in _LIMITS.items():
+            value = cells.get(column, "")
+            if column == "desk_staff" and value == "":
+                counts[column] = None
+                continue
+            if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
+                raise ScenarioError(where, column, f"must be a whole number from {low:,} to {high:,}, got {value!r}")
+            counts[column] = int(value)
+        practice = cells.get("practice") or "danish"
+        if practice not in PRACTICES:
+            raise ScenarioError(where, "practice", f"must be danish or swedish, got {practice!r}")
+        if practice == "swedish" and counts["desk_staff"]:
+            raise ScenarioError(where, "desk_staff", "the Swedish practice has no intake desk")
+        children, caseworkers = counts["children"], counts["caseworkers"]
+        assert children is not None and caseworkers is not None  # required columns
+        towns.append(Municipality(name, children, caseworkers, counts["desk_staff"], cast(Practice, practice)))
+    return towns

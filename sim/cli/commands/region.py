@@ -1,0 +1,112 @@
+"""``welfare-sim region FILE.csv``: many municipalities, each in its own scenario, and their
+sum with 95 % intervals (:mod:`sim.experiments.region`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sim.cli.common import (
+    UsageError,
+    add_force_option,
+    add_run_options,
+    check_seed,
+    check_years,
+    library_errors,
+    timestamp,
+)
+
+REGION_OPTIONS = {
+    "replications": "--replications",
+    "seed": "--seed",
+    "years": "--years",
+    "workers": "--workers",
+    "backend": "--backend",
+    "scheduler": "--scheduler",
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "region",
+        help="run a list of municipalities (CSV) and add them up: a region or the country",
+        description="Run every municipality of FILE.csv (columns name, children, caseworkers and optionally "
+        "practice = danish|swedish, desk_staff) as the shipped scenario of its practice with its own counts, "
+        "replications times, and print each municipality and the sum with 95 %% intervals (the municipalities "
+        "of one replication are added, then the replications compared). Writes a batch folder with region.csv.",
+    )
+    p.add_argument("file", metavar="FILE.csv", help="the municipalities, one row each")
+    add_run_options(p)
+    p.add_argument("--replications", type=int, default=10, help="replications of every municipality (default 10)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)")
+    p.add_argument(
+        "--backend", choices=["local", "dask"], default="local", help="local process pool or Dask distributed"
+    )
+    p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
+    p.add_argument("--tables", action="store_true", help="also write every replication's tables (and report.html)")
+    p.add_argument("--out", help="batch folder (default: outputs/region-<file>-<timestamp>/)")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted run in --out: run only what is missing")
+    p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    add_force_option(p)
+    p.set_defaults(func=cmd_region)
+
+
+def cmd_region(args) -> int:
+    from sim.experiments.batch import _read_manifest
+    from sim.experiments.jobs import BatchError
+    from sim.experiments.region import region_spec, run_region
+    from sim.params.municipality import read_municipalities
+    from sim.present.region import per_1000_text, region_text
+    from sim.storage.output import check_destination, check_unlocked
+
+    check_seed(args.seed)
+    check_years(args.years)
+    if args.scheduler and args.backend != "dask":
+        raise BatchError("--scheduler: needs --backend dask")
+    if args.resume and not args.out:
+        raise UsageError("--resume: name the folder to finish with --out DIR")
+    towns = read_municipalities(args.file)
+    spec = region_spec(
+        towns,
+        Path(args.file),
+        args.replications,
+        args.seed,
+        args.years,
+        args.workers,
+        args.backend,
+        args.scheduler,
+        write_tables=args.tables,
+        force=args.force,
+    )
+    with library_errors(**REGION_OPTIONS):
+        spec.check()
+    out = Path(args.out) if args.out else Path("outputs") / f"region-{Path(args.file).stem}-{timestamp()}"
+    if args.resume:
+        _read_manifest(out, spec)
+        check_unlocked(out)
+    else:
+        check_destination(out)
+    if not args.quiet:
+        children = sum(t.children for t in towns)
+        where = f"Dask scheduler {spec.scheduler}" if spec.scheduler else f"{spec.workers} worker(s) ({spec.backend})"
+        print(
+            f"{len(towns)} municipalities, {children:,} children, {spec.replications} replications, "
+            f"seed {spec.seed}, {where} -> {out}",
+            file=sys.stderr,
+        )
+    with library_errors(**REGION_OPTIONS):
+        result = run_region(
+            spec, towns, out, resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, command=sys.argv
+        )
+    print(f"{result.batch.replications_used} replications, seed {spec.seed}; means with 95 % intervals")
+    print()
+    print(region_text(result.table))
+    print()
+    print(per_1000_text(result.table))
+    print()
+    print(f"results written to {out} (region.csv, replications.parquet, manifest.json)")
+    if args.tables:
+        from sim.present.report import report_summary, write_report
+
+        print(report_summary(write_report(out)))
+    return 0
