@@ -3,6 +3,8 @@ of another size gives the per-1,000 figures of the 20,000-children baseline."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from cli_tools import one_line, run_cli
@@ -19,7 +21,7 @@ def test_init_writes_a_file_that_loads_with_the_municipality_s_counts_and_the_re
     assert code == 0, err
     town, base = load_scenario(tmp_path / "my_town.toml"), load_scenario("danish_baseline")
     assert (town.name, town.municipality.children, town.staffing.caseworkers) == ("my_town", 12000, 22)
-    assert town.intake.desk_staff == round(base.intake.desk_staff * 12000 / base.municipality.children)
+    assert town.intake.desk_staff == math.ceil(base.intake.desk_staff * 12000 / base.municipality.children)
     # Everything else is the base's: rates per 1,000 children scale by themselves.
     assert town.arrivals == base.arrivals and town.initial_stock == base.initial_stock and town.need == base.need
     notes = parse_toml(tmp_path / "my_town.toml")
@@ -139,3 +141,18 @@ def test_municipalities_of_5000_and_80000_children_give_the_baseline_s_per_1000_
             # and the interval is narrow enough to see an error of a fifth (the small municipality's
             # placements, about a dozen a year, are the widest: about +-19 %)
             assert z * se < 0.2 * reference.mean(), (name, indicator, se)
+
+
+def test_init_rounds_the_desk_up_and_warns_when_a_desk_worker_gets_more_than_the_baseline_s(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "init", "a", "--children", 8000, "--caseworkers", 7, "--dir", tmp_path)
+    assert code == 0, err
+    assert load_scenario(tmp_path / "a.toml").intake.desk_staff == 2  # 3 per 20,000 is 1.2, rounded up
+    assert "note:" not in out
+    argv = ("init", "b", "--children", 8000, "--caseworkers", 7, "--desk-staff", 1, "--dir", tmp_path)
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    base = load_scenario("danish_baseline")
+    rate = base.arrivals.notifications_per_1000_children_per_year
+    theirs = rate * base.municipality.children / 1000 / base.intake.desk_staff
+    assert f"note: {rate * 8:,.0f} notifications a year per intake desk worker" in out
+    assert f"the shipped baseline's {theirs:,.0f}" in out

@@ -94,3 +94,21 @@ def staff_text(result: StaffResult) -> str:
     )
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
+
+
+def desk_warning(scenario) -> str | None:
+    """A line when a scenario's intake desk gets more notifications per worker than the
+    shipped Danish baseline's, which works near its capacity; else None."""
+    from sim.params import load_scenario
+    from sim.params.municipality import PRACTICES, desk_load
+
+    if not scenario.intake.desk:
+        return None
+    baseline = load_scenario(PRACTICES["danish"])
+    mine, theirs = desk_load(scenario.municipality.children, scenario.intake.desk_staff, baseline)
+    if mine <= theirs * 1.001:
+        return None
+    return (
+        f"note: {mine:,.0f} notifications a year per intake desk worker, against the shipped baseline's "
+        f"{theirs:,.0f}, which is near the desk's capacity: the desk may fall behind for good"
+    )

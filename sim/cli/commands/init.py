@@ -107,6 +107,7 @@ def check_init_args(args) -> None:
 def cmd_init(args) -> int:
     from sim.params import ScenarioError, load_scenario
     from sim.params.municipality import Municipality, TransitionPlan, municipality_files
+    from sim.present.text import desk_warning
 
     check_init_args(args)
     town = Municipality(args.name, args.children, args.caseworkers, args.desk_staff, args.practice)
@@ -139,6 +140,8 @@ def cmd_init(args) -> int:
     for name, scenario in loaded.items():
         print(f"wrote {folder / name}: {scenario.title}")
         print(f"  {_caseload_line(scenario)}")
+        if warning := desk_warning(scenario):
+            print(f"  {warning}")
     first, *others = (folder / name for name in files)
     if args.transition:
         swedish, transition = others

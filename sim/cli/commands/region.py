@@ -103,6 +103,11 @@ def cmd_region(args) -> int:
     print(region_text(result.table))
     print()
     print(per_1000_text(result.table))
+    from sim.present.text import desk_warning
+
+    for entry in spec.scenarios:
+        if warning := desk_warning(entry.scenario):
+            print(f"{entry.name}: {warning}")
     print()
     print(f"results written to {out} (region.csv, replications.parquet, manifest.json)")
     if args.tables:
