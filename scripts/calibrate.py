@@ -41,6 +41,12 @@ Then, from the fitted parameters:
   ``--first-warmup`` years from an empty department (a need that persists fills the stock over a
   childhood, so that run is long).
 
+The parameters, the replications (``replicate``: through ``sim.experiments.jobs.local_backend``)
+and the bounded least-squares search are ``sim.experiments.calibration``'s, the engine of
+``welfare-sim calibrate``; what is this script's own is the Danish targets and their residuals
+(ranges with margins, not ``(mean - figure) / sd``), the staffing and the steady-state stocks of
+the shipped scenarios, and the editing of their files.
+
 ``--write`` writes the values into the scenario files, each with a ``source.<field> = "calibrated:
 ..."`` note; the rest of the files is left as it is. ``--no-search`` skips the fit (re-derives
 staffing and stocks, and checks) after a change elsewhere in the model.

@@ -468,6 +468,14 @@ class CalibrationResult:
                 texts = [*texts, f"need levels 0-5 of newly notified children; the rest as in {self.scenario.name}"]
             note = f"calibrated: {'; '.join(texts)} (welfare-sim calibrate, {date})"
             out[dotted] = (self.overrides[dotted], note)
+        if self.warmup_years != self.scenario.run.warmup_years:
+            # The figures were fitted after this warm-up from the file's initial stock: a run of
+            # the calibrated file gives them only after the same.
+            out["run.warmup_years"] = (
+                self.warmup_years,
+                f"calibrated: the warm-up the values were fitted after, from the initial stock of "
+                f"{self.scenario.name} (welfare-sim calibrate --warmup-years, {date})",
+            )
         return out
 
     def table(self) -> pd.DataFrame:
@@ -479,6 +487,7 @@ class CalibrationResult:
                 {
                     "kind": "figure",
                     "name": o.key,
+                    "what": o.figure.what,
                     "unit": o.figure.unit,
                     "observed": o.value,
                     "observed_sd": o.sd,
@@ -496,7 +505,7 @@ class CalibrationResult:
                 {
                     "kind": "parameter",
                     "name": p.parameter.name,
-                    "unit": p.parameter.what,
+                    "what": p.parameter.what,
                     "freed_by": p.freed_by,
                     "start": p.start,
                     "value": p.value,
