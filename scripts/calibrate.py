@@ -41,6 +41,12 @@ Then, from the fitted parameters:
   ``--first-warmup`` years from an empty department (a need that persists fills the stock over a
   childhood, so that run is long).
 
+The parameters, the replications (``replicate``: through ``sim.experiments.jobs.local_backend``)
+and the bounded least-squares search are ``sim.experiments.calibration``'s, the engine of
+``welfare-sim calibrate``; what is this script's own is the Danish targets and their residuals
+(ranges with margins, not ``(mean - figure) / sd``), the staffing and the steady-state stocks of
+the shipped scenarios, and the editing of their files.
+
 ``--write`` writes the values into the scenario files, each with a ``source.<field> = "calibrated:
 ..."`` note; the rest of the files is left as it is. ``--no-search`` skips the fit (re-derives
 staffing and stocks, and checks) after a change elsewhere in the model.
@@ -53,19 +59,25 @@ import math
 import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim import load_scenario  # noqa: E402
-from sim.experiments.jobs import Job, JobResult, local_backend  # noqa: E402
-from sim.experiments.validation import BASELINE, CHECKS, SWEDISH, _derived, evaluate_checks  # noqa: E402
+from sim.experiments import calibration  # noqa: E402
+from sim.experiments.calibration import (  # noqa: E402
+    PARAMETERS,
+    bounded_least_squares,
+    need_mix,
+    replicate,
+    value_of,
+)
+from sim.experiments.jobs import local_backend  # noqa: E402
+from sim.experiments.validation import BASELINE, CHECKS, SWEDISH, evaluate_checks  # noqa: E402
 from sim.storage.output import atomic_write  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
@@ -104,162 +116,23 @@ SWEDISH_WAITING_SHARE = 0.01
 share of its open cases waits for a caseworker (the practice's own requirement)."""
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """One fitted parameter: its name, bounds and how it enters the baseline."""
-
-    name: str
-    low: float
-    high: float
-    digits: int
-    what: str
-    against: tuple[str, ...]  # the TARGETS it mainly answers to (for the note)
-
-    def overrides(self, value: float, base) -> dict:
-        if self.name in ("p_need_placement", "institution_need_share"):
-            return {}  # set together by need_mix()
-        if self.name == "improve_steps_3_4":
-            rates = list(base.need.improve_rate_per_year_when_met)
-            rates[2] = rates[3] = value
-            return {"need.improve_rate_per_year_when_met": rates}
-        if self.name == "improve_step_5":
-            rates = list(base.need.improve_rate_per_year_when_met)
-            rates[4] = value
-            return {"need.improve_rate_per_year_when_met": rates}
-        return {self.name: value}
-
-
-PARAMETERS: tuple[Parameter, ...] = (
-    Parameter(
-        "p_need_placement",
-        0.005,
-        0.08,
-        4,
-        "the share of newly notified children whose need calls for a placement (3-5)",
-        ("children_in_care_per_1000", "time_in_care_years"),
-    ),
-    Parameter(
-        "institution_need_share",
-        0.1,
-        0.8,
-        3,
-        "how much of it calls for an institution (need 5; needs 3 and 4 share the rest equally)",
-        ("care_days_share_institution", "care_days_share_foster"),
-    ),
-    Parameter(
-        "children.persistent_need_share",
-        0.0,
-        0.9,
-        3,
-        "the share of children whose need persists",
-        ("care_left_within_year_share", "time_in_care_years"),
-    ),
-    Parameter(
-        "children.persistent_improve_rate_factor",
-        0.02,
-        0.5,
-        3,
-        "how slowly a persistent need falls",
-        ("care_left_within_year_share", "time_in_care_years"),
-    ),
-    Parameter(
-        "children.crisis_share",
-        0.0,
-        0.08,
-        4,
-        "the share of notifications opening a case that come with an acute crisis",
-        ("care_left_within_year_share", "time_in_care_years"),
-    ),
-    Parameter(
-        "improve_steps_3_4",
-        0.2,
-        3.0,
-        2,
-        "the rate at which kinship and foster care meet a need",
-        ("time_in_care_years", "care_type_change_share"),
-    ),
-    # An institution stay is meant to break a pattern within about 6 months (seed 002): a median
-    # time to the first fall of need of at most 6 months, a rate of at least ln 2 / 0.5 = 1.4 per
-    # year; 2.5 per year is a mean of under 5 months.
-    Parameter(
-        "improve_step_5",
-        1.4,
-        2.5,
-        2,
-        "the rate at which an institution meets a need",
-        ("care_days_share_institution", "care_type_change_share"),
-    ),
-    Parameter(
-        "need.worsen_rate_per_year_met",
-        0.0,
-        0.3,
-        3,
-        "the rise of a need that is met",
-        ("care_type_change_share", "children_in_care_per_1000"),
-    ),
-    Parameter(
-        "need.relapse_rate_per_year_after_step_down",
-        0.0,
-        2.0,
-        3,
-        "the relapse after a move down",
-        ("replacement_share",),
-    ),
-    Parameter(
-        "children.network_comes_forward_probability",
-        0.0,
-        0.4,
-        3,
-        "how often the network offers a kinship placement unasked",
-        ("placement_share_kinship",),
-    ),
-)
 NAMES = tuple(p.name for p in PARAMETERS)
 
 
-def need_mix(base, high: float, institution: float) -> list[float]:
-    """The need mix of notified children: needs 1-2 as in the file, ``high`` with need 3-5, of
-    which ``institution`` with need 5 and the rest split equally between 3 and 4; need 0 the rest."""
-    p = list(base.children.initial_need_probabilities)
-    p[5] = round(high * institution, 5)
-    p[3] = p[4] = round(high * (1 - institution) / 2, 5)
-    p[0] = round(1.0 - sum(p[1:]), 5)
-    return p
-
-
 def current_values(base) -> np.ndarray:
-    p = base.children.initial_need_probabilities
-    r = base.need.improve_rate_per_year_when_met
-    high = p[3] + p[4] + p[5]
-    c, n = base.children, base.need
-    return np.array(
-        [
-            high,
-            p[5] / high if high else 0.3,
-            c.persistent_need_share,
-            c.persistent_improve_rate_factor,
-            c.crisis_share,
-            (r[2] + r[3]) / 2,
-            r[4],
-            n.worsen_rate_per_year_met,
-            n.relapse_rate_per_year_after_step_down,
-            c.network_comes_forward_probability,
-        ]
-    )
+    return np.array([value_of(base, p.name) for p in PARAMETERS])
 
 
 def to_unit(x: np.ndarray) -> np.ndarray:
-    """The search's coordinates: each parameter between its bounds mapped onto [1, 2] (away
-    from zero, since least_squares takes finite-difference steps relative to the value)."""
-    return 1.0 + np.array([(v - p.low) / (p.high - p.low) for v, p in zip(x, PARAMETERS)]).clip(0, 1)
+    return calibration.to_unit(x, PARAMETERS)
 
 
 def from_unit(u: np.ndarray) -> np.ndarray:
-    return np.array([p.low + min(max(v - 1.0, 0.0), 1.0) * (p.high - p.low) for v, p in zip(u, PARAMETERS)])
+    return calibration.from_unit(u, PARAMETERS)
 
 
 def rounded(x: np.ndarray) -> np.ndarray:
-    return np.array([round(float(v), p.digits) for v, p in zip(x, PARAMETERS)])
+    return calibration.rounded(x, PARAMETERS)
 
 
 def _empty_stock() -> dict:
@@ -335,13 +208,10 @@ class Problem:
 
     def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         """One row per replication (the summary and the derived indicators), and the end stocks."""
-        n = replications or self.replications
-        jobs = [Job(0, scenario, r, (self.seed, r), self.years) for r in range(n)]
-        results: dict[int, JobResult] = {}
-        self.backend.run(jobs, lambda result: results.__setitem__(result.replication, result), ("stock",))
-        rows = [{**results[r].summary, "scenario": scenario.name, "replication": r} for r in range(n)]
-        children = {scenario.name: scenario.municipality.children}
-        return _derived(pd.DataFrame(rows), children), [results[r].tables["stock"] for r in range(n)]
+        reps, results = replicate(
+            self.backend, scenario, replications or self.replications, self.seed, self.years, ("stock",)
+        )
+        return reps, [result.tables["stock"] for result in results]
 
     @staticmethod
     def residuals(reps: pd.DataFrame) -> np.ndarray:
@@ -360,8 +230,7 @@ class Problem:
             out.append(OUTSIDE * weight * outside)
         return np.array(out)
 
-    def objective(self, u: np.ndarray) -> np.ndarray:
-        x = from_unit(u)
+    def objective(self, x: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         reps, _ = self.run(self.scenario(BASELINE, x))
         res = self.residuals(reps)
@@ -378,25 +247,11 @@ class Problem:
         return res
 
 
-class Budget(Exception):
-    """The evaluation budget is spent."""
-
-
 def search(problem: Problem, x0: np.ndarray, max_evaluations: int) -> np.ndarray:
-    """Least squares from ``x0``; returns the best parameters evaluated."""
+    """Least squares from ``x0`` (sim.experiments.calibration.bounded_least_squares, the search of
+    ``welfare-sim calibrate``); returns the best parameters evaluated."""
     problem.best = None
-    start = problem.evaluations
-
-    def fun(u):
-        if problem.evaluations - start >= max_evaluations:
-            raise Budget
-        return problem.objective(u)
-
-    try:
-        least_squares(fun, to_unit(x0), bounds=(1.0, 2.0), diff_step=0.05, x_scale=1.0, method="trf", xtol=1e-3)
-    except Budget:
-        pass
-    return problem.best[1]
+    return bounded_least_squares(problem.objective, x0, PARAMETERS, max_evaluations).x
 
 
 def danish_staff(problem: Problem, x: np.ndarray) -> dict:

@@ -18,6 +18,8 @@ Commands:
   region FILE.csv    many municipalities, each in its own scenario, and their sum
   init NAME          scenario files for your own municipality: its children and staff on a
                      shipped scenario (--transition: and the switch to the Swedish practice)
+  calibrate FILE     fit the children's and needs' parameters of a municipality's file to its
+                     own observed figures (--observed OBSERVED.toml; --write: NAME_calibrated.toml)
 
 Each command is a module of :mod:`sim.cli.commands` (parse, call the library, write, print);
 what they share is in :mod:`sim.cli.common`.
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sim import __version__
     from sim.cli.commands import (
         business_case,
+        calibrate,
         compare,
         export,
         init,
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         scenarios,
         init,
         region,
+        calibrate,
         report,
         warmup,
         export,
