@@ -125,3 +125,25 @@ def test_the_desk_takes_a_notification_to_its_shortest_queue_lowest_id_among_equ
         # Desk ids run -2, -3, ... down the list, as the model makes them.
         desk = [SimpleNamespace(id=-2 - i, queue=[0] * int(rng.integers(0, 3))) for i in range(n)]
         assert _desk_worker(desk) is min(desk, key=lambda w: (len(w.queue), w.id))
+
+
+def test_the_lightest_caseworker_by_the_index_is_the_one_a_look_at_every_caseworker_finds():
+    """The assignment keeps the caseworkers ordered by points; whatever the points and queues,
+    it picks what the rule picks by looking at all of them: the least queued among those
+    within the near-tie of the fewest points, the lowest id among equals."""
+    env = StockEnvironment()
+    rng = np.random.default_rng(11)
+    team = Caseworkers(env, [Worker(env, i, 28.0, 0.25) for i in range(5)], point_cap=None, near_tie_points=2.0)
+
+    def by_looking() -> Worker:
+        fewest = min(w.points for w in team.workers) + team.near_tie_points
+        return min((w for w in team.workers if w.points <= fewest), key=lambda w: (w.queued_hours, w.id))
+
+    for step in range(3000):
+        if step % 500 == 0:
+            team.add(Worker(env, len(team.workers), 28.0, 0.25))
+        worker = team.workers[int(rng.integers(len(team.workers)))]
+        team._set_points(worker, float(rng.integers(0, 12)) + float(rng.choice([0.0, 0.5])))
+        team.workers[int(rng.integers(len(team.workers)))].queued_hours = float(rng.integers(0, 4))
+        assert team._lightest() is by_looking()
+    assert [k[2] for k in team._by_points] == sorted(team.workers, key=lambda w: (w.points, w.id))

@@ -15,10 +15,11 @@ working, late and thin, instead of letting its queues grow without end.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Generator
 from heapq import heappop, heappush
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import simpy
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from sim.engine.entities import Case
     from sim.engine.rng import Stream
 
-_POINTS = attrgetter("points")  # min() keeps the first (lowest id) of equals
 
 _R = TypeVar("_R")
 Steps: TypeAlias = Generator[simpy.Event, Any, _R]
@@ -322,19 +322,37 @@ class Caseworkers:
         self.point_cap = point_cap
         self.near_tie_points = near_tie_points
         self.waiting: deque[tuple[Case, str, float, float]] = deque()
+        # The caseworkers ordered by (points, id): the ones near the fewest points are found
+        # without looking at all of them (their number grows with the municipality). Ids are
+        # the caseworkers' places in ``workers``; every change of a caseworker's points goes
+        # through :meth:`_set_points`.
+        self._by_points: list[tuple[float, int, Worker]] = sorted((w.points, w.id, w) for w in workers)
+
+    def add(self, worker: Worker) -> None:
+        """A new caseworker (a hire), with the next id."""
+        assert worker.id == len(self.workers)
+        self.workers.append(worker)
+        insort(self._by_points, (worker.points, worker.id, worker))
+
+    def _set_points(self, worker: Worker, points: float) -> None:
+        order = self._by_points
+        del order[bisect_left(order, (worker.points, worker.id))]
+        worker.points = points
+        insort(order, (points, worker.id, worker))
 
     def _lightest(self) -> Worker:
         """The caseworker with the fewest points; among those within ``near_tie_points`` of
-        the fewest, the one with the least work queued (so that a burst of new cases is
-        spread, not piled on whoever was lightest when it began)."""
-        workers = self.workers
-        fewest = min(map(_POINTS, workers)) + self.near_tie_points
-        best = None
-        least_queued = float("inf")
-        for w in workers:
-            if w.points <= fewest and w.queued_hours < least_queued:
-                best, least_queued = w, w.queued_hours
-        assert best is not None  # the worker with the fewest points has less than infinite hours queued
+        the fewest, the one with the least work queued, the lowest id among equals (so that a
+        burst of new cases is spread, not piled on whoever was lightest when it began)."""
+        order = self._by_points
+        fewest = order[0][0] + self.near_tie_points
+        best = order[0][2]
+        least_queued, best_id = best.queued_hours, best.id
+        for k in range(1, bisect_right(order, (fewest, math.inf))):
+            _, wid, w = order[k]
+            queued = w.queued_hours
+            if queued < least_queued or (queued == least_queued and wid < best_id):
+                best, least_queued, best_id = w, queued, wid
         return best
 
     def _fits(self, worker: Worker, points: float) -> bool:
@@ -346,14 +364,14 @@ class Caseworkers:
         case.points = points
         case.standing_hours = standing
         worker.cases += 1
-        worker.points += points
+        self._set_points(worker, worker.points + points)
         worker.standing_hours += standing
 
     def _detach(self, case: Case) -> None:
         worker = case.owner
         if worker is not None:
             worker.cases -= 1
-            worker.points -= case.points
+            self._set_points(worker, worker.points - case.points)
             worker.standing_hours -= case.standing_hours
             case.owner = None
 
@@ -368,7 +386,7 @@ class Caseworkers:
         owner = case.owner
         if owner is not None:
             freed = case.points - points
-            owner.points -= freed
+            self._set_points(owner, owner.points - freed)
             owner.standing_hours += standing - case.standing_hours
             case.kind, case.points, case.standing_hours = kind, points, standing
             if freed > 0 and self.waiting:

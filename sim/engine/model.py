@@ -222,8 +222,7 @@ class Model:
         for _ in range(hires):
             if transition.hiring_ramp_years > 0:
                 yield env.timeout(transition.hiring_ramp_years * DAYS_PER_YEAR / hires)
-            worker = self._new_worker(len(team.workers), new)
-            team.workers.append(worker)
+            team.add(self._new_worker(len(team.workers), new))
             team.serve_waiting()
             self._record_staff()
 
