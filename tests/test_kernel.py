@@ -111,3 +111,37 @@ def test_a_process_must_yield_events(env_class):
 def test_a_process_needs_a_generator():
     with pytest.raises(ValueError, match="not a generator"):
         Environment().process(lambda: None)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_an_ended_process_is_freed_without_the_cyclic_collector(fails):
+    """A run pauses the cyclic garbage collector, so an ended process must not sit in a
+    reference cycle (its cached bound method would make one): reference counting frees it."""
+    import gc
+    import weakref
+
+    env = Environment()
+
+    def short():
+        yield env.timeout(1.0)
+        if fails:
+            raise ValueError("ends badly")
+
+    def catcher(process):
+        try:
+            yield process
+        except ValueError:
+            pass
+
+    process = env.process(short())
+    env.process(catcher(process))
+    ref = weakref.ref(process)
+    del process
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        env.run_until(5.0)
+        assert ref() is None
+    finally:
+        if collecting:
+            gc.enable()

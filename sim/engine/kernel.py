@@ -112,6 +112,8 @@ class Process(simpy.Process):
                 else:
                     self.callbacks = None  # type: ignore[assignment]  # processed: nobody waits for it
                 event = None  # type: ignore[assignment]
+                del self._resume  # the bound method kept on the process is a cycle: without it,
+                # reference counting frees the ended process (the collector is paused in a run)
                 break
             except BaseException as exc:
                 self._ok = False
@@ -119,6 +121,7 @@ class Process(simpy.Process):
                 self._value = exc
                 env.schedule(self)
                 event = None  # type: ignore[assignment]
+                del self._resume
                 break
             try:
                 callbacks = event.callbacks
