@@ -146,4 +146,7 @@ def test_the_lightest_caseworker_by_the_index_is_the_one_a_look_at_every_casewor
         team._set_points(worker, float(rng.integers(0, 12)) + float(rng.choice([0.0, 0.5])))
         team.workers[int(rng.integers(len(team.workers)))].queued_hours = float(rng.integers(0, 4))
         assert team._lightest() is by_looking()
+        owner = team.workers[int(rng.integers(len(team.workers)))]
+        others = [w for w in team.workers if w is not owner]
+        assert team.fewest_points(other_than=owner) is min(others, key=lambda w: (w.points, w.id))
     assert [k[2] for k in team._by_points] == sorted(team.workers, key=lambda w: (w.points, w.id))

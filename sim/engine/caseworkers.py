@@ -340,6 +340,13 @@ class Caseworkers:
         worker.points = points
         insort(order, (points, worker.id, worker))
 
+    def fewest_points(self, other_than: Worker | None = None) -> Worker:
+        """The caseworker with the fewest points (the lowest id among equals), other than
+        ``other_than`` unless there is no other."""
+        order = self._by_points
+        first = order[0][2]
+        return order[1][2] if first is other_than and len(order) > 1 else first
+
     def _lightest(self) -> Worker:
         """The caseworker with the fewest points; among those within ``near_tie_points`` of
         the fewest, the one with the least work queued, the lowest id among equals (so that a

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from operator import attrgetter
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -46,8 +45,6 @@ from sim.params import Scenario
 if TYPE_CHECKING:
     from sim.engine.rng import Stream
     from sim.params import Schedule
-
-_POINTS = attrgetter("points")
 
 ADULT_YEARS = 18.0
 ADULT_DAYS = ADULT_YEARS * DAYS_PER_YEAR
@@ -515,8 +512,7 @@ class Model:
         """A second caseworker for the foster family in the placement's first year (Borås): the
         district caseworker with the fewest points other than the owner carries its standing
         hours and visits the family with every follow-up."""
-        workers = [w for w in self.caseworkers.workers if w is not case.owner] or self.caseworkers.workers
-        second = min(workers, key=_POINTS)  # the first, i.e. the lowest id, of equals
+        second = self.caseworkers.fewest_points(other_than=case.owner)
         case.second = second
         second.standing_hours += self.initial_scenario.ladder.foster.standing_hours_per_week
 
