@@ -59,7 +59,7 @@ def test_comments_blank_lines_and_optional_columns(tmp_path):
     [
         ("", "empty"),
         ("name,children,caseworkers\n", "no municipalities"),
-        ("name,children,staff\na,1,1\n", "towns.csv:1: staff: unknown column"),
+        ("name,children,staff\na,1,1\n", "towns.csv:1: 'staff': unknown column"),
         ("name,children\na,1\n", "towns.csv:1: caseworkers: missing column"),
         ("name,children,children,caseworkers\na,1,1,1\n", "named twice"),
         ("name,children,caseworkers\na,1000\n", "towns.csv:2: 2 values for 3 columns"),
@@ -157,3 +157,23 @@ def test_the_national_example_gives_the_same_results_on_two_workers_and_on_dask(
     assert (tmp_path / "dask" / "region.csv").read_bytes() == (tmp_path / "local" / "region.csv").read_bytes()
     table = pd.read_csv(tmp_path / "local" / "region.csv")
     assert set(table["municipality"]) == {t.name for t in read_municipalities(EXAMPLE)} | {TOTAL}
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        (["--replications", "0"], "--replications: must be a whole number from 1"),
+        (["--years", "-1"], "--years:"),
+        (["--workers", "0"], "--workers:"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler: needs --backend dask"),
+        (["--resume"], "--resume"),
+    ],
+)
+def test_bad_region_options_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, options, says):
+    argv = ["region", EXAMPLE, *options]
+    if "--resume" not in options:
+        argv += ["--out", tmp_path / "out"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert says in one_line(err)
+    assert not (tmp_path / "out").exists()

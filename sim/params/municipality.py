@@ -294,8 +294,9 @@ def read_municipalities(path: str | Path) -> list[Municipality]:
     header = [cell.strip() for cell in rows[0]]
     for column in header:
         if column not in LIST_COLUMNS:
+            shown = column if len(column) <= 40 else column[:37] + "..."
             raise ScenarioError(
-                f"{path}:{numbered[0][0]}", column or "(empty)", f"unknown column (known: {', '.join(LIST_COLUMNS)})"
+                f"{path}:{numbered[0][0]}", repr(shown), f"unknown column (known: {', '.join(LIST_COLUMNS)})"
             )
     if len(set(header)) < len(header):
         raise ScenarioError(f"{path}:{numbered[0][0]}", None, "a column is named twice")

@@ -10,6 +10,7 @@ from sim.cli.common import (
     UsageError,
     add_force_option,
     add_run_options,
+    check_count,
     check_seed,
     check_years,
     library_errors,
@@ -52,6 +53,7 @@ def register(sub) -> None:
 
 
 def cmd_region(args) -> int:
+    from sim.engine.workload import MAX_REPLICATIONS
     from sim.experiments.batch import _read_manifest
     from sim.experiments.jobs import BatchError
     from sim.experiments.region import region_spec, run_region
@@ -61,6 +63,7 @@ def cmd_region(args) -> int:
 
     check_seed(args.seed)
     check_years(args.years)
+    check_count(args.replications, "--replications", 1, MAX_REPLICATIONS)
     if args.scheduler and args.backend != "dask":
         raise BatchError("--scheduler: needs --backend dask")
     if args.resume and not args.out:
