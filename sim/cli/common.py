@@ -121,6 +121,14 @@ def add_run_options(p) -> None:
     p.add_argument("--years", type=float, default=None, help="measured years (default: the scenario's run.years)")
 
 
+def add_backend_options(p) -> None:
+    """``--backend`` and ``--scheduler`` of the commands that run a batch."""
+    p.add_argument(
+        "--backend", choices=["local", "dask"], default="local", help="local process pool or Dask distributed"
+    )
+    p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
+
+
 def add_force_option(p) -> None:
     """``--force``: run even when the work estimate is above the limits."""
     p.add_argument(

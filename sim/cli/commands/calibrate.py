@@ -24,7 +24,7 @@ def register(sub) -> None:
         description="Fit the mechanism parameters of the scenario FILE (the children and their needs: never the "
         "practice, the staffing or the prices) to the municipality's own figures in OBSERVED.toml, one parameter "
         "per figure at most (see docs/model.md), with common random numbers and bounded least squares. Prints "
-        "each figure beside the fitted value and its 95 %% interval, and the fitted parameters with their "
+        "each figure beside the fitted value and its 95 % interval, and the fitted parameters with their "
         "uncertainty; writes calibration.csv and calibration.json into --out; with --write, also "
         "NAME_calibrated.toml beside FILE (FILE itself is never changed).",
     )

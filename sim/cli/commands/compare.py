@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sim.cli.common import (
     UsageError,
+    add_backend_options,
     add_force_option,
     add_run_options,
     check_seed,
@@ -57,10 +58,7 @@ def register(sub) -> None:
     p.add_argument(
         "--no-crn", action="store_true", help="independent random streams per scenario (no common random numbers)"
     )
-    p.add_argument(
-        "--backend", choices=["local", "dask"], default="local", help="local process pool or Dask distributed"
-    )
-    p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
+    add_backend_options(p)
     p.add_argument("--no-tables", action="store_true", help="write only the summaries, not every replication's tables")
     _batch_options(p)
     p.set_defaults(func=cmd_compare)

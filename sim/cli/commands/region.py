@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sim.cli.common import (
     UsageError,
+    add_backend_options,
     add_force_option,
     add_run_options,
     check_count,
@@ -17,15 +18,6 @@ from sim.cli.common import (
     timestamp,
 )
 
-REGION_OPTIONS = {
-    "replications": "--replications",
-    "seed": "--seed",
-    "years": "--years",
-    "workers": "--workers",
-    "backend": "--backend",
-    "scheduler": "--scheduler",
-}
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -33,19 +25,24 @@ def register(sub) -> None:
         help="run a list of municipalities (CSV) and add them up: a region or the country",
         description="Run every municipality of FILE.csv (columns name, children, caseworkers and optionally "
         "practice = danish|swedish, desk_staff) as the shipped scenario of its practice with its own counts, "
-        "replications times, and print each municipality and the sum with 95 %% intervals (the municipalities "
+        "replications times, and print each municipality and the sum with 95 % intervals (the municipalities "
         "of one replication are added, then the replications compared). Writes a batch folder with region.csv.",
     )
     p.add_argument("file", metavar="FILE.csv", help="the municipalities, one row each")
     add_run_options(p)
-    p.add_argument("--replications", type=int, default=10, help="replications of every municipality (default 10)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 = in-process)")
     p.add_argument(
-        "--backend", choices=["local", "dask"], default="local", help="local process pool or Dask distributed"
+        "--replications", type=int, default=10, metavar="N", help="replications of every municipality (default 10)"
     )
-    p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="worker processes (default: one per core; 1 = in-process)",
+    )
+    add_backend_options(p)
     p.add_argument("--tables", action="store_true", help="also write every replication's tables (and report.html)")
-    p.add_argument("--out", help="batch folder (default: outputs/region-<file>-<timestamp>/)")
+    p.add_argument("--out", metavar="DIR", help="batch folder (default: outputs/region-<file>-<timestamp>/)")
     p.add_argument("--resume", action="store_true", help="finish an interrupted run in --out: run only what is missing")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
     add_force_option(p)
@@ -53,6 +50,7 @@ def register(sub) -> None:
 
 
 def cmd_region(args) -> int:
+    from sim.cli.commands.compare import BATCH_OPTIONS
     from sim.engine.workload import MAX_REPLICATIONS
     from sim.experiments.batch import _read_manifest
     from sim.experiments.jobs import BatchError
@@ -81,7 +79,7 @@ def cmd_region(args) -> int:
         write_tables=args.tables,
         force=args.force,
     )
-    with library_errors(**REGION_OPTIONS):
+    with library_errors(**BATCH_OPTIONS):
         spec.check()
     out = Path(args.out) if args.out else Path("outputs") / f"region-{Path(args.file).stem}-{timestamp()}"
     if args.resume:
@@ -97,7 +95,7 @@ def cmd_region(args) -> int:
             f"seed {spec.seed}, {where} -> {out}",
             file=sys.stderr,
         )
-    with library_errors(**REGION_OPTIONS):
+    with library_errors(**BATCH_OPTIONS):
         result = run_region(
             spec, towns, out, resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, command=sys.argv
         )
