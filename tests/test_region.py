@@ -177,3 +177,28 @@ def test_bad_region_options_are_one_line_exit_2_and_write_nothing(tmp_path, caps
     assert code == 2
     assert says in one_line(err)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_region_says_how_to_finish_and_resume_gives_the_uninterrupted_results(
+    tmp_path, capsys, monkeypatch, fail_on_call
+):
+    import shlex
+
+    import sim.experiments.jobs
+
+    path = _small_list(tmp_path)
+    argv = ["region", path, "--replications", "2", "--years", CHEAP_YEARS, "--workers", "1", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "whole")
+    assert code == 0, err
+    original = fail_on_call(sim.experiments.jobs, "run_job", 3, lambda *args, **kwargs: KeyboardInterrupt())
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "cut")
+    assert code == 130
+    line = one_line(err)
+    head, sep, again = line.partition("; finish the batch with: welfare-sim ")
+    assert sep and "--resume" in again and again.startswith("region ")
+    assert not (tmp_path / "cut" / "region.csv").exists()
+    monkeypatch.setattr(sim.experiments.jobs, "run_job", original)
+    code, _, err = run_cli(capsys, *shlex.split(again))
+    assert code == 0, err
+    assert (tmp_path / "cut" / "region.csv").read_bytes() == (tmp_path / "whole" / "region.csv").read_bytes()

@@ -47,7 +47,7 @@ EXIT_BAD_INPUT = 2
 EXIT_SYSTEM = 74  # sysexits.h EX_IOERR: a full disk, an unwritable folder, no memory
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
-RESUMABLE = ("compare", "batch")
+RESUMABLE = ("compare", "batch", "region")
 
 
 class OneLineParser(argparse.ArgumentParser):
