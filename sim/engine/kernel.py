@@ -6,8 +6,8 @@ waits on fires after a delay, with a value: one event per caseworker task instea
 and an event), :meth:`~StockEnvironment.run_until`, :meth:`~StockEnvironment.events_scheduled`
 and :meth:`~StockEnvironment.drop_pending`. :class:`StockEnvironment` does them with SimPy's own
 loop; :class:`Environment`, the one the model runs on, does the same faster, and runs processes
-as its leaner :class:`Process`. Both give the same steps in the same order (tests/test_golden.py
-compares every table of the shipped scenarios, tests/test_kernel.py small processes).
+as its leaner :class:`Process`. Both give the same steps in the same order (tests/regression/test_golden.py
+compares every table of the shipped scenarios, tests/unit/test_kernel.py small processes).
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ end, which no municipality would keep up; the practice is what the sweep tests).
 
 NOT_MET: dict[tuple[str, str], str] = {}
 """(scenario, indicator) of the *fitted* checks the calibration does not meet, with the reason; the
-document prints them under the table, and tests/test_calibration.py leaves them out. Checks out of
+document prints them under the table, and tests/experiments/test_calibration.py leaves them out. Checks out of
 sample are reported pass or fail, with a note in ``OUT_OF_SAMPLE_NOTES`` where they fail."""
 
 OUT_OF_SAMPLE_NOTES: dict[tuple[str, str], str] = {

@@ -21,7 +21,7 @@ from sim import Scenario, load_scenario, simulate
 from sim.results.indicators import SUMMARY_NAMES
 from sim.storage.output import read_summary
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"
 SHIPPED = ("danish_baseline", "danish_high_load", "swedish_model")
 WRITTEN_TABLES = ("events", "placements", "followups", "caseload", "costs", "notifications")

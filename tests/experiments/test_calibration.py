@@ -75,7 +75,7 @@ def _calibrate_script():
     import sys
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "calibrate.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "calibrate.py"
     spec = importlib.util.spec_from_file_location("calibrate_script", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up

@@ -26,7 +26,7 @@ from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
 from sim.experiments.distributed import DaskBackend, run_on_worker
 from sim.experiments.jobs import BatchError, Job
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("danish_baseline", "swedish_model")
 REPLICATIONS = 2
 YEARS = 0.5

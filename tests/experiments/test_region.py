@@ -17,7 +17,7 @@ from sim.params import ScenarioError
 from sim.params.municipality import Municipality, municipality_files, municipality_scenario, read_municipalities
 from sim.results.stats import mean_ci
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "national_example.csv"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from sim.params import Scenario, ScenarioError, Section, load_scenario, shipped_scenarios_dir
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BASELINE = SCENARIOS / "danish_baseline.toml"
 SHIPPED = tuple(sorted(p.stem for p in shipped_scenarios_dir().glob("*.toml")))
 NOTE_PREFIXES = ("source:", "assumption:", "calibrated:")
@@ -246,7 +246,7 @@ def test_bad_value_in_overriding_file_names_that_file(tmp_path):
 
 
 def test_every_shipped_scenario_is_described_in_the_readme():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines() if line.startswith("| `")}
     assert len(SHIPPED) >= 5
     assert [name for name in SHIPPED if name not in rows] == []

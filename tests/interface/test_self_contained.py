@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Written in pieces so that this file does not match itself.
 OUTSIDE = re.compile("|".join(re.escape(s) for s in ("../" + "shared", "shared/" + "seeds", "MODEL" + ".md")))
