@@ -129,6 +129,14 @@ def add_backend_options(p) -> None:
     p.add_argument("--scheduler", help="with --backend dask: address of a running scheduler (tcp://HOST:PORT)")
 
 
+def check_backend_options(args) -> None:
+    """``--scheduler`` only with ``--backend dask``."""
+    from sim.experiments.jobs import BatchError
+
+    if args.scheduler and args.backend != "dask":
+        raise BatchError("--scheduler: needs --backend dask")
+
+
 def add_force_option(p) -> None:
     """``--force``: run even when the work estimate is above the limits."""
     p.add_argument(

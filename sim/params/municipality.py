@@ -14,6 +14,7 @@ written).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -85,7 +86,9 @@ def desk_load(children: int, desk_staff: int, base: Scenario) -> tuple[float, fl
     return mine, theirs
 
 
-def _shipped(name: str) -> Scenario:
+@functools.lru_cache(maxsize=8)
+def shipped(name: str) -> Scenario:
+    """A shipped scenario, loaded once per process (a :class:`Scenario` is frozen)."""
     return load_scenario(shipped_scenarios_dir() / f"{name}.toml")
 
 
@@ -125,7 +128,7 @@ def municipality_files(town: Municipality, transition: TransitionPlan | None = N
     if transition is not None and town.practice != "danish":
         raise ScenarioError(f"{town.name}.toml", "practice", "a transition starts from the Danish practice")
     base_name = PRACTICES[town.practice]
-    base = _shipped(base_name)
+    base = shipped(base_name)
     n = town.children
     per = base.municipality.children
     own = f"{n:,} children, {town.caseworkers:,} caseworkers"
@@ -169,7 +172,7 @@ def _transition_files(town: Municipality, plan: TransitionPlan) -> dict[str, str
     swedish_name, transition_name = town.name + SWEDISH_SUFFIX, town.name + TRANSITION_SUFFIX
     check_name(swedish_name)
     check_name(transition_name)
-    swedish, shipped_transition = _shipped(PRACTICES["swedish"]), _shipped(TRANSITION)
+    swedish, shipped_transition = shipped(PRACTICES["swedish"]), shipped(TRANSITION)
     n, per = town.children, swedish.municipality.children
     if plan.caseworkers is None:
         caseworkers = scaled(swedish.staffing.caseworkers, per, n, least=1)
@@ -253,7 +256,8 @@ MAX_MUNICIPALITIES = 500
 LIST_COLUMNS = ("name", "children", "caseworkers", "practice", "desk_staff")
 REQUIRED_COLUMNS = ("name", "children", "caseworkers")
 _DIGITS = re.compile("[0-9]{1,9}")
-_LIMITS = {"children": (1, 1_500_000), "caseworkers": (1, 10_000), "desk_staff": (0, 10_000)}
+LIMITS = {"children": (1, 1_500_000), "caseworkers": (1, 10_000), "desk_staff": (0, 10_000)}
+"""The ranges of a municipality's counts (the scenario schema's), for a list's columns and init's options."""
 
 
 def municipality_scenario(town: Municipality) -> Scenario:
@@ -323,7 +327,7 @@ def read_municipalities(path: str | Path) -> list[Municipality]:
             raise ScenarioError(where, "name", f"{SUM_NAME!r} is the name of the sum; choose another")
         seen.add(name)
         counts: dict[str, int | None] = {}
-        for column, (low, high) in _LIMITS.items():
+        for column, (low, high) in LIMITS.items():
             value = cells.get(column, "")
             if column == "desk_staff" and value == "":
                 counts[column] = None

@@ -99,12 +99,11 @@ def staff_text(result: StaffResult) -> str:
 def desk_warning(scenario) -> str | None:
     """A line when a scenario's intake desk gets more notifications per worker than the
     shipped Danish baseline's, which works near its capacity; else None."""
-    from sim.params import load_scenario
-    from sim.params.municipality import PRACTICES, desk_load
+    from sim.params.municipality import PRACTICES, desk_load, shipped
 
     if not scenario.intake.desk:
         return None
-    baseline = load_scenario(PRACTICES["danish"])
+    baseline = shipped(PRACTICES["danish"])
     mine, theirs = desk_load(scenario.municipality.children, scenario.intake.desk_staff, baseline)
     if mine <= theirs * 1.001:
         return None

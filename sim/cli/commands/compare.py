@@ -13,6 +13,7 @@ from sim.cli.common import (
     add_backend_options,
     add_force_option,
     add_run_options,
+    check_backend_options,
     check_seed,
     check_workers,
     check_years,
@@ -91,7 +92,6 @@ def _replications(value: str) -> int | None:
 
 def cmd_compare(args) -> int:
     from sim.experiments.batch import BatchSpec, scenario_entry
-    from sim.experiments.jobs import BatchError
 
     check_seed(args.seed)
     check_years(args.years)
@@ -112,8 +112,7 @@ def cmd_compare(args) -> int:
     )
     if args.workers is not None:
         spec.workers = args.workers
-    if args.scheduler and args.backend != "dask":
-        raise BatchError("--scheduler: needs --backend dask")
+    check_backend_options(args)
     with library_errors(**BATCH_OPTIONS):
         spec.check()
     if args.resume and not args.out:

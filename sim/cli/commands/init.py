@@ -11,8 +11,6 @@ from pathlib import Path
 
 from sim.cli.common import UsageError, check_count
 
-MAX_CHILDREN = 1_500_000
-MAX_STAFF = 10_000
 MAX_YEARS = 100.0
 
 
@@ -78,16 +76,16 @@ def _check_years(value: float | None, option: str) -> None:
 def check_init_args(args) -> None:
     """The name, the options' ranges and their combinations, before anything is made."""
     from sim.params import ScenarioError
-    from sim.params.municipality import check_name
+    from sim.params.municipality import LIMITS, check_name
 
     try:
         check_name(args.name)
     except ScenarioError as exc:
         raise UsageError(f"NAME: {exc.message}") from None
-    check_count(args.children, "--children", 1, MAX_CHILDREN)
-    check_count(args.caseworkers, "--caseworkers", 1, MAX_STAFF)
-    check_count(args.desk_staff, "--desk-staff", 0, MAX_STAFF)
-    check_count(args.swedish_caseworkers, "--swedish-caseworkers", 1, MAX_STAFF)
+    check_count(args.children, "--children", *LIMITS["children"])
+    check_count(args.caseworkers, "--caseworkers", *LIMITS["caseworkers"])
+    check_count(args.desk_staff, "--desk-staff", *LIMITS["desk_staff"])
+    check_count(args.swedish_caseworkers, "--swedish-caseworkers", *LIMITS["caseworkers"])
     _check_years(args.at_years, "--at-years")
     _check_years(args.hiring_ramp_years, "--hiring-ramp-years")
     if not args.transition:

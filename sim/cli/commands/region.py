@@ -11,6 +11,7 @@ from sim.cli.common import (
     add_backend_options,
     add_force_option,
     add_run_options,
+    check_backend_options,
     check_count,
     check_seed,
     check_years,
@@ -53,7 +54,6 @@ def cmd_region(args) -> int:
     from sim.cli.commands.compare import BATCH_OPTIONS
     from sim.engine.workload import MAX_REPLICATIONS
     from sim.experiments.batch import _read_manifest
-    from sim.experiments.jobs import BatchError
     from sim.experiments.region import region_spec, run_region
     from sim.params.municipality import read_municipalities
     from sim.present.region import per_1000_text, region_text
@@ -62,8 +62,7 @@ def cmd_region(args) -> int:
     check_seed(args.seed)
     check_years(args.years)
     check_count(args.replications, "--replications", 1, MAX_REPLICATIONS)
-    if args.scheduler and args.backend != "dask":
-        raise BatchError("--scheduler: needs --backend dask")
+    check_backend_options(args)
     if args.resume and not args.out:
         raise UsageError("--resume: name the folder to finish with --out DIR")
     towns = read_municipalities(args.file)
