@@ -78,6 +78,7 @@ from sim.experiments.calibration import (  # noqa: E402
 )
 from sim.experiments.jobs import local_backend  # noqa: E402
 from sim.experiments.validation import BASELINE, CHECKS, SWEDISH, evaluate_checks  # noqa: E402
+from sim.params.schema import InitialStock  # noqa: E402
 from sim.storage.output import atomic_write  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
@@ -136,20 +137,12 @@ def rounded(x: np.ndarray) -> np.ndarray:
 
 
 def _empty_stock() -> dict:
-    return {
-        "initial_stock.open_cases_per_1000_children": [[0.0] * 6 for _ in range(5)],
-        "initial_stock.persistent_share_by_step": [0.0] * 5,
-        "initial_stock.mean_age_years_by_step": [9.0] * 5,
-    }
+    return {f"initial_stock.{key}": value for key, value in InitialStock().model_dump().items()}
 
 
 def _stock_of(scenario) -> dict:
-    stock = scenario.initial_stock
-    return {
-        "initial_stock.open_cases_per_1000_children": [list(row) for row in stock.open_cases_per_1000_children],
-        "initial_stock.persistent_share_by_step": list(stock.persistent_share_by_step),
-        "initial_stock.mean_age_years_by_step": list(stock.mean_age_years_by_step),
-    }
+    stock = scenario.initial_stock.model_dump()
+    return {f"initial_stock.{key}": stock[key] for key in calibration.STOCK_FIELDS}
 
 
 class Problem:
@@ -198,20 +191,18 @@ class Problem:
         """Run ``name`` and take its mean end state as its new stock; returns the runs."""
         scenario = self.scenario(name, x, warmup=warmup)
         reps, ends = self.run(scenario, replications=replications)
-        per_1000, share, ages = steady_stock(ends, scenario.municipality.children)
-        self.stock[name] = {
-            "initial_stock.open_cases_per_1000_children": per_1000,
-            "initial_stock.persistent_share_by_step": share,
-            "initial_stock.mean_age_years_by_step": ages,
-        }
+        self.stock[name] = calibration.steady_stock(
+            [end["stock"] for end in ends], scenario.municipality.children, [end["known"] for end in ends]
+        )
         return reps
 
-    def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-        """One row per replication (the summary and the derived indicators), and the end stocks."""
+    def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[dict[str, pd.DataFrame]]]:
+        """One row per replication (the summary and the derived indicators), and the end states
+        (the tables stock and known)."""
         reps, results = replicate(
-            self.backend, scenario, replications or self.replications, self.seed, self.years, ("stock",)
+            self.backend, scenario, replications or self.replications, self.seed, self.years, ("stock", "known")
         )
-        return reps, [result.tables["stock"] for result in results]
+        return reps, [result.tables for result in results]
 
     @staticmethod
     def residuals(reps: pd.DataFrame) -> np.ndarray:
@@ -299,26 +290,6 @@ def swedish_staff(problem: Problem, x: np.ndarray, low: int, high: int) -> int:
         else:
             low = mid
     return high
-
-
-def steady_stock(stocks: list[pd.DataFrame], children: int) -> tuple[list[list[float]], list[float], list[float]]:
-    """Open cases per 1,000 children by step and need, the persistent share and the children's
-    mean age per step: the mean of the replications' end states."""
-    counts = np.zeros((5, 6))
-    persistent = np.zeros(5)
-    ages = np.zeros(5)
-    for stock in stocks:
-        for (step, need), n in stock.groupby(["step", "need"]).size().items():
-            counts[step - 1, need] += n
-        for step, n in stock[stock["persistent"]].groupby("step").size().items():
-            persistent[step - 1] += n
-        for step, total in stock.groupby("step")["age_years"].sum().items():
-            ages[step - 1] += total
-    per_step = counts.sum(axis=1)
-    share = [round(float(p / t), 3) if t else 0.0 for p, t in zip(persistent, per_step)]
-    mean_age = [round(float(min(max(a / t, 3.0), 15.0)), 2) if t else 9.0 for a, t in zip(ages, per_step)]
-    per_1000 = counts / len(stocks) / children * 1000
-    return [[round(float(v), 3) for v in row] for row in per_1000], share, mean_age
 
 
 def report(reps: pd.DataFrame) -> tuple[str, int]:
@@ -441,7 +412,7 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
     for name in (BASELINE, SWEDISH):
         stock = stocks[name]
         path = SCENARIOS / f"{name}.toml"
-        for key in ("open_cases_per_1000_children", "persistent_share_by_step", "mean_age_years_by_step"):
+        for key in calibration.STOCK_FIELDS:
             set_toml_value(path, "initial_stock", key, stock[f"initial_stock.{key}"], stock_note)
     set_toml_value(
         base_file,
@@ -472,6 +443,35 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
         load_scenario(SCENARIOS / f"{name}.toml")  # still valid
 
 
+def stock_only(problem: Problem, x: np.ndarray, args) -> int:
+    """Re-derive the baseline's and the Swedish model's initial stocks at the files' own values
+    and staffing (after --warmup years from the current stock), check them, and with --write
+    write only the stocks."""
+    reps = {}
+    for name in (BASELINE, SWEDISH):
+        problem.derive_stock(name, x, args.check_replications)
+        reps[name], _ = problem.run(problem.scenario(name, x), replications=args.check_replications)
+        stock = problem.stock[name]
+        per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
+        pipeline = round(sum(stock["initial_stock.under_investigation_per_1000_children"]), 2)
+        print(f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}")
+    text, _ = report(pd.concat(reps.values(), ignore_index=True))
+    print(text)
+    if args.write:
+        note = (
+            "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
+            "the calibration's long runs, per 1,000 children, scripts/calibrate.py"
+        )
+        for name in (BASELINE, SWEDISH):
+            path = SCENARIOS / f"{name}.toml"
+            for key in calibration.STOCK_FIELDS:
+                set_toml_value(path, "initial_stock", key, problem.stock[name][f"initial_stock.{key}"], note)
+            load_scenario(path)  # still valid
+        print("stocks written to scenarios/danish_baseline.toml and swedish_model.toml")
+    problem.backend.close()
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replications", type=int, default=3, help="replications per evaluation (default 3)")
@@ -490,6 +490,11 @@ def main(argv=None) -> int:
         "(default: the values in the scenario files)",
     )
     ap.add_argument("--no-search", action="store_true", help="only re-derive staffing and stocks, and check")
+    ap.add_argument(
+        "--stock-only",
+        action="store_true",
+        help="only re-derive the initial stocks at the files' values and staffing (with --write: write only them)",
+    )
     ap.add_argument("--write", action="store_true", help="write the values into the scenario files")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -499,6 +504,8 @@ def main(argv=None) -> int:
     if len(x) != len(PARAMETERS):
         ap.error(f"--start: {len(PARAMETERS)} values needed, got {len(x)}")
     old_staff = dict(problem.staff)
+    if args.stock_only:
+        return stock_only(problem, x0, args)
     for name in (BASELINE, SWEDISH):
         if problem.base.initial_stock.empty() if name == BASELINE else problem.swedish.initial_stock.empty():
             print(f"{name}: no stock in the file; a first one from {args.first_warmup:g} years from empty", flush=True)
@@ -536,7 +543,11 @@ def main(argv=None) -> int:
         stock = problem.stock[name]
         per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
         share, ages = stock["initial_stock.persistent_share_by_step"], stock["initial_stock.mean_age_years_by_step"]
-        print(f"{name} stock per 1,000 by step: {per_step}, persistent {share}, mean age {ages}")
+        pipeline = round(sum(stock["initial_stock.under_investigation_per_1000_children"]), 2)
+        print(
+            f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}, persistent {share}, "
+            f"mean age {ages}"
+        )
     print()
     print(text)
     if args.write:

@@ -49,3 +49,16 @@ def stock_case_flow(m: Model, case: Case) -> Steps[None]:
         yield from follow_ladder(m, case, case.child.step)
     except simpy.Interrupt as stop:
         m.close_case(case, str(stop.cause))
+
+
+def stock_investigation_flow(m: Model, case: Case, first_session: int) -> Steps[None]:
+    """A case of the initial stock under investigation: the rest of its investigation, then
+    the ladder, as a new case's."""
+    try:
+        start_step = yield from investigate(m, case, first_session)
+        if start_step == 0:
+            m.close_case(case, "no_need")
+            return
+        yield from follow_ladder(m, case, start_step)
+    except simpy.Interrupt as stop:
+        m.close_case(case, str(stop.cause))

@@ -91,6 +91,7 @@ def model_tables(m: Model) -> dict[str, pd.DataFrame]:
     ladder["time_days"] -= w
     stock = rec.stock.frame(m.end_stock())  # the open cases on the ladder when the run ends
     stock["step_start_day"] -= w
+    known = rec.known.frame(m.end_known())  # the children known from closed cases when the run ends
     ladder["step_name"] = ladder["step"].map(lambda k: STEP_NAMES[k - 1])
 
     staff = [(day - w, caseworkers + desk) for day, caseworkers, desk in m.staff_timeline]
@@ -111,5 +112,6 @@ def model_tables(m: Model) -> dict[str, pd.DataFrame]:
         "hours": hours,
         "ladder": ladder,
         "stock": stock,
+        "known": known,
         "costs": costs,
     }

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
     from sim.engine.model import Model
 
 
-def investigate(m: Model, case: Case) -> Steps[int]:
+def investigate(m: Model, case: Case, first_session: int = 0) -> Steps[int]:
     """Spend the investigation's hours in sessions; returns the start step (0 = close).
 
     Sessions wait for statements in between; a session is prioritised once the deadline
-    is near, and at once after an acute event. The investigation reveals the need.
+    is near, and at once after an acute event. The investigation reveals the need. A case
+    of the initial stock starts at ``first_session``: the sessions before it were done before
+    the run.
     """
     h = m.scenario.hours
     if case.source == "application":
@@ -25,8 +27,8 @@ def investigate(m: Model, case: Case) -> Steps[int]:
     m.log(case, "investigation_start")
     deadline = case.notified_day + h.investigation_deadline_days
     session_hours = h.investigation_hours / h.investigation_sessions
-    for session in range(h.investigation_sessions):
-        if session and not case.acute:
+    for session in range(first_session, h.investigation_sessions):
+        if session > first_session and not case.acute:
             yield m.env.timeout(h.investigation_gap_days)
         if case.acute:
             priority = ACUTE

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.constants import AGED_OUT, DAYS_PER_YEAR, TASK_KINDS
 from sim.engine.arrivals import applications, notifications
-from sim.engine.cases import case_flow, stock_case_flow
+from sim.engine.cases import case_flow, stock_case_flow, stock_investigation_flow
 from sim.engine.caseworkers import (
     DEADLINE,
     RENOTIFICATION_TASK,
@@ -36,10 +36,10 @@ from sim.engine.entities import (
     Child,
 )
 from sim.engine.kernel import Environment, collector_paused
-from sim.engine.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days
+from sim.engine.ladder import ACUTE_CAUSE, FIRST_PLACEMENT_STEP, FOSTER, followup_interval_days, reachable_step
 from sim.engine.need import MAX_NEED, schedule_need_change, start_crisis
 from sim.engine.recorder import Recorder
-from sim.engine.rng import Streams, index_for
+from sim.engine.rng import ChildStream, Streams, index_for, mixed_key
 from sim.params import Scenario
 
 if TYPE_CHECKING:
@@ -76,7 +76,20 @@ REPLACEMENT_WINDOW_DAYS = 365.0
 """A new placement within 12 months of returning home is a re-placement (docs/conceptual-model.md §3.9)."""
 
 
-def _stock_age(stream: Stream, mean_years: float) -> float:
+STOCK_DRAWS = 3
+"""The purpose of a stock child's own stream (:class:`ChildStream`) for its place in the stock."""
+
+
+def _stock_keys(base: int, expected: float, kind: int, step: int, need: int) -> list[int]:
+    """The keys (53 bits) of the stock children of one cell: ``expected`` rounded at random to a
+    whole number, by a draw of the cell's own; the i-th key depends only on ``base``, the cell
+    and i."""
+    cell = mixed_key(base, kind, step, need)
+    count = int(expected) + (ChildStream(cell, 0).uniform() < expected - int(expected))
+    return [mixed_key(cell, i) >> 11 for i in range(count)]
+
+
+def _stock_age(stream: Stream | ChildStream, mean_years: float) -> float:
     """An age in [0, 18) years with the given mean (3 to 15; 9 is uniform): children in care
     are older on average than children notified, since those whose need persists stay until
     18. The age is 18 u^(1/p) (or 18 minus that, for a mean under 9) for a uniform u, with p
@@ -294,31 +307,87 @@ class Model:
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
-        """The open cases a run starts with: per 1,000 children, by step and need (each count
-        rounded at random to whole cases), with the share whose need persists."""
+        """The state a run starts in (docs/STRESS-DES.md §4.1): the open cases on the ladder, per
+        1,000 children by step and need (each count rounded at random to whole cases), with
+        their persistence, relapse risk and the reviews that found them over-served; the cases
+        under investigation; and the children known from closed cases.
+
+        Common random numbers: the i-th stock child of a cell (the same step and need, or the
+        i-th case under investigation with a need, or the i-th known child) has a key of its
+        own, from the replication's seed and its place in the stock, and takes every draw from
+        it: two scenarios that start with that child start with the same child, whatever their
+        other counts."""
         s = self.scenario
         stock = s.initial_stock
-        stream = self.rng.initial_stock
+        base = int(self.rng.initial_stock.uniform() * 9007199254740992.0)
         scale = s.municipality.children / 1000.0
         for step, row in enumerate(stock.open_cases_per_1000_children, start=1):
             for need, per_1000 in enumerate(row):
-                expected = per_1000 * scale
-                count = int(expected) + (stream.uniform() < expected - int(expected))
-                for _ in range(count):
-                    age_years = _stock_age(stream, stock.mean_age_years_by_step[step - 1])
-                    persistent = stream.uniform() < stock.persistent_share_by_step[step - 1]
-                    child = self._new_child(-age_years * DAYS_PER_YEAR, need, stream.uniform(), persistent)
+                share = stock.persistent_share(step, need)
+                for key in _stock_keys(base, per_1000 * scale, 1, step, need):
+                    draws = ChildStream(key, STOCK_DRAWS)
+                    age_years = _stock_age(draws, stock.mean_age_years_by_step[step - 1])
+                    persistent = draws.uniform() < share
+                    child = self._new_child(-age_years * DAYS_PER_YEAR, need, key / 9007199254740992.0, persistent)
                     case = self._new_case(child, "stock", urgent=False, screen_u=1.0)
-                    case.kinship_available = True if step == FIRST_PLACEMENT_STEP else None
+                    # Kinship care is known to exist for a child in it. A child in foster care had its
+                    # network searched when it was placed: had there been a kinship placement, it would
+                    # be in it (in the steady state 99 % of foster children know there is none).
+                    case.kinship_available = {FIRST_PLACEMENT_STEP: True, FOSTER: False}.get(step)
                     self.set_step(case, step)
                     case.seen_need = need
                     case.accepted_need = max(step, need)
                     case.spell_initial = True
-                    case.step_start_day = case.last_followup_day = -stream.uniform() * DAYS_PER_YEAR
-                    case.next_due_day = stream.uniform() * s.followup.schedule(step).every_days
+                    start_u, due_u, political_u, moved_u, window_u, unsupported_u, reviewed_u = draws.take(7)
+                    case.step_start_day = case.last_followup_day = -start_u * DAYS_PER_YEAR
+                    case.next_due_day = due_u * s.followup.schedule(step).every_days
                     if step >= FIRST_PLACEMENT_STEP and s.practice.political_review_every_days is not None:
-                        case.next_political_day = stream.uniform() * s.practice.political_review_every_days
+                        case.next_political_day = political_u * s.practice.political_review_every_days
+                    if moved_u < stock.moved_down_share_by_step[step - 1]:
+                        # Moved down within the relapse window: the higher risk runs on for part of it.
+                        child.relapse_until_day = window_u * s.need.relapse_window_days
+                        child.unsupported = unsupported_u < stock.unsupported_share_of_moved_down_by_step[step - 1]
+                        schedule_need_change(self, child)
+                    if reachable_step(case, need, step) < step:
+                        reviewed = reviewed_u < stock.over_served_reviewed_share_by_step[step - 1]
+                        case.over_served_reviews = int(reviewed)
                     case.process = self.env.process(stock_case_flow(self, case))
+        self._initial_investigations(base)
+        self._initial_known(base)
+
+    def _initial_investigations(self, base: int) -> None:
+        """The cases under investigation when the run starts: each a new child's, notified (or
+        applied for) within the investigation's sessions so far, at a session drawn at random."""
+        s = self.scenario
+        stock, c, h = s.initial_stock, s.children, s.hours
+        scale = s.municipality.children / 1000.0
+        for need, per_1000 in enumerate(stock.under_investigation_per_1000_children):
+            for key in _stock_keys(base, per_1000 * scale, 2, 0, need):
+                age_u, persistent_u, source_u, session_u, day_u = ChildStream(key, STOCK_DRAWS).take(5)
+                age_years = c.age_min_years + age_u * (c.age_max_years + 1 - c.age_min_years)
+                persistent = persistent_u < c.persistent_need_share
+                child = self._new_child(-age_years * DAYS_PER_YEAR, need, key / 9007199254740992.0, persistent)
+                application = source_u < stock.under_investigation_application_share
+                case = self._new_case(child, "application" if application else "notification", False, 1.0)
+                first_session = min(int(session_u * h.investigation_sessions), h.investigation_sessions - 1)
+                case.notified_day = -(first_session + day_u) * h.investigation_gap_days
+                if not application:  # an application's investigation sets its own kind
+                    self.set_kind(case, INVESTIGATION_NOTIFICATION)
+                case.process = self.env.process(stock_investigation_flow(self, case, first_session))
+
+    def _initial_known(self, base: int) -> None:
+        """The children known from cases closed before the start: a notification may concern one
+        of them again, older than a child new to the department (docs/STRESS-DES.md §4.1)."""
+        s = self.scenario
+        stock = s.initial_stock
+        expected = stock.known_children_per_1000 * s.municipality.children / 1000.0
+        for key in _stock_keys(base, expected, 3, 0, 0):
+            draws = ChildStream(key, STOCK_DRAWS)
+            age_years = _stock_age(draws, stock.known_children_mean_age_years)
+            persistent = draws.uniform() < stock.known_children_persistent_share
+            child = self._new_child(-age_years * DAYS_PER_YEAR, 0, key / 9007199254740992.0, persistent)
+            self.closed_children.append(child)
+            self._closed_birth_days.append(child.birth_day)
 
     # ------------------------------------------------------------------ children and cases
 
@@ -572,9 +641,13 @@ class Model:
             if c.child.step
         ]
 
-    def end_stock(self) -> list[tuple[int, int, int, int, bool, float, float]]:
-        """The open cases on the ladder at the end of the run: step, need and persistence."""
+    def end_stock(self) -> list[tuple[int, int, int, int, bool, float, float, bool, float, bool, int]]:
+        """The open cases at the end of the run on the ladder, and under investigation (step 0):
+        step, need, persistence, age, whether an application opened the case, the days of higher
+        relapse risk left (0: none), whether that risk is unsupported, and the reviews in a row
+        that found the child over-served."""
         end = self.end_day
+        investigating = (INVESTIGATION_NOTIFICATION, INVESTIGATION_APPLICATION)
         return [
             (
                 c.id,
@@ -584,9 +657,23 @@ class Model:
                 c.child.persistent,
                 c.step_start_day,
                 (end - c.child.birth_day) / DAYS_PER_YEAR,
+                c.source == "application",
+                max(c.child.relapse_until_day - end, 0.0),
+                c.child.unsupported,
+                c.over_served_reviews,
             )
             for c in self.open_cases
-            if c.child.step
+            if c.child.step or c.kind in investigating
+        ]
+
+    def end_known(self) -> list[tuple[int, float, bool]]:
+        """The children known from closed cases at the end of the run (those a new notification
+        may concern again): age and persistence."""
+        end = self.end_day
+        return [
+            (c.id, (end - c.birth_day) / DAYS_PER_YEAR, c.persistent)
+            for c in self.closed_children
+            if end - c.birth_day < ADULT_DAYS
         ]
 
     def overdue_followups(self) -> list[tuple[int, int, int, int, float, float, float, float]]:

@@ -133,4 +133,17 @@ class Recorder:
             *(f"{kind}_hours:f" for kind in TASK_KINDS),
         )
         self.ladder = Table("time_days:f", "step:i", "children:i")
-        self.stock = Table("case:i", "child:i", "step:i", "need:i", "persistent:b", "step_start_day:f", "age_years:f")
+        self.stock = Table(
+            "case:i",
+            "child:i",
+            "step:i",
+            "need:i",
+            "persistent:b",
+            "step_start_day:f",
+            "age_years:f",
+            "application:b",
+            "relapse_days_left:f",
+            "unsupported:b",
+            "over_served_reviews:i",
+        )
+        self.known = Table("child:i", "age_years:f", "persistent:b")

@@ -107,6 +107,15 @@ def _mix(z: int) -> int:
     return z ^ (z >> 31)
 
 
+def mixed_key(base: int, *parts: int) -> int:
+    """A 64-bit key from ``base`` and small non-negative integers, each step through SplitMix64's
+    finaliser: distinct parts give unrelated keys."""
+    key = base & _MASK
+    for part in parts:
+        key = _mix((key + _GOLDEN * (part + 1)) & _MASK)
+    return key
+
+
 class ChildStream:
     """A child's own random numbers: a counter-based SplitMix64 sequence keyed by the child.
 
@@ -129,3 +138,7 @@ class ChildStream:
     def exponential(self, mean: float) -> float:
         """A draw from the exponential distribution with the given mean."""
         return -math.log(1.0 - self.uniform()) * mean
+
+    def take(self, n: int) -> list[float]:
+        """The next ``n`` draws from U[0, 1), as ``n`` calls of :meth:`uniform` would give."""
+        return [self.uniform() for _ in range(n)]

@@ -34,6 +34,11 @@ values that are written. Where the Jacobian's evaluations (below) find better va
 search ended on, the search starts again from them, while ``max_evaluations`` lasts (at most
 :data:`MAX_ROUNDS` rounds).
 
+The initial stock (:func:`steady_stock`): the file's stock is the steady state of the values it
+had. Every evaluation also keeps the state its replications ended in (the ``stock`` and ``known``
+tables); the one at the fitted values is written with them, so a calibrated file starts where
+its own values lead and needs no longer warm-up than its source.
+
 The uncertainty of a fitted value comes from the Jacobian ``J`` of the residuals at the fitted
 values (central differences, steps of 25 % of the value, at least 2 % of the bounds' range,
 the same replications; :data:`JACOBIAN_STEP` says why so wide). Two sources of error move the
@@ -58,6 +63,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from sim.engine.ladder import FOSTER, KINSHIP, target_step
+from sim.engine.need import MAX_NEED
 from sim.experiments.jobs import Backend, Job, JobResult, Tables, local_backend
 from sim.experiments.validation import _derived
 from sim.params import Scenario
@@ -342,6 +349,101 @@ def replicate(
     return _derived(pd.DataFrame(rows), children), [results[r] for r in range(replications)]
 
 
+# ----------------------------------------------------------------------------- the initial stock
+
+STOCK_FIELDS = (
+    "open_cases_per_1000_children",
+    "persistent_share_by_step_and_need",
+    "persistent_share_by_step",
+    "mean_age_years_by_step",
+    "moved_down_share_by_step",
+    "unsupported_share_of_moved_down_by_step",
+    "over_served_reviewed_share_by_step",
+    "under_investigation_per_1000_children",
+    "under_investigation_application_share",
+    "known_children_per_1000",
+    "known_children_persistent_share",
+    "known_children_mean_age_years",
+)
+"""The fields of ``[initial_stock]`` :func:`steady_stock` derives, in the order they are written."""
+END_STATE: Tables = ("stock", "known")
+"""The tables of a run :func:`steady_stock` reads."""
+
+
+def steady_stock(stocks: Sequence[pd.DataFrame], children: int, known: Sequence[pd.DataFrame] = ()) -> dict[str, Any]:
+    """The initial stock (dotted ``initial_stock.*`` overrides) that is the mean end state of
+    runs: their ``stock`` tables (:mod:`sim.engine.recorder`), and their ``known`` tables (the
+    children known from closed cases; none given: none known), of a municipality of ``children``.
+
+    Open cases per 1,000 children by step and need; the share whose need persists by step and
+    need (a cell no run saw takes its step's share); the mean age by step (3 to 15 years); by
+    step, the share moved down within the relapse window, the share of those not yet followed
+    up in full, and the share of the over-served already found so at a review; the cases under
+    investigation per 1,000 children by need, and the share of them from an application."""
+    if not stocks:
+        raise CalibrationError("steady_stock: no runs to take the stock from")
+    counts = np.zeros((5, 6))
+    persistent = np.zeros((5, 6))
+    ages = np.zeros(5)
+    pipeline = np.zeros(6)
+    applications = 0.0
+    moved, unsupported, over_served, reviewed = np.zeros(5), np.zeros(5), np.zeros(5), np.zeros(5)
+    for stock in stocks:
+        ladder = stock[stock["step"] > 0]
+        step_index = ladder["step"].to_numpy() - 1
+        in_window = ladder["relapse_days_left"].to_numpy() > 0
+        moved += np.bincount(step_index, weights=in_window, minlength=5)
+        unsupported += np.bincount(step_index, weights=in_window & ladder["unsupported"].to_numpy(bool), minlength=5)
+        eligible = np.array([_over_served(s, n) for s, n in zip(ladder["step"], ladder["need"])], dtype=bool)
+        over_served += np.bincount(step_index, weights=eligible, minlength=5)
+        found = eligible & (ladder["over_served_reviews"].to_numpy() > 0)
+        reviewed += np.bincount(step_index, weights=found, minlength=5)
+        cell = (ladder["step"].to_numpy() - 1) * 6 + ladder["need"].to_numpy().clip(0, 5)
+        counts += np.bincount(cell, minlength=30).reshape(5, 6)
+        persistent += np.bincount(cell, weights=ladder["persistent"].to_numpy(float), minlength=30).reshape(5, 6)
+        ages += np.bincount(ladder["step"].to_numpy() - 1, weights=ladder["age_years"].to_numpy(), minlength=5)
+        investigating = stock[stock["step"] == 0]
+        pipeline += np.bincount(investigating["need"].to_numpy().clip(0, 5), minlength=6)
+        applications += float(investigating["application"].sum())
+    per_step = counts.sum(axis=1)
+    step_share = np.divide(persistent.sum(axis=1), per_step, out=np.zeros(5), where=per_step > 0)
+    share = np.where(counts > 0, persistent / np.where(counts > 0, counts, 1.0), step_share[:, None])
+    mean_age = np.where(per_step > 0, ages / np.where(per_step > 0, per_step, 1.0), 9.0).clip(3.0, 15.0)
+    per_1000 = 1000.0 / len(stocks) / children
+    pool = pd.concat(known, ignore_index=True) if known else pd.DataFrame({"age_years": [], "persistent": []})
+    prefix = "initial_stock."
+    return {
+        prefix + "open_cases_per_1000_children": [[round(float(v), 3) for v in row] for row in counts * per_1000],
+        prefix + "persistent_share_by_step_and_need": [[round(float(v), 3) for v in row] for row in share],
+        prefix + "persistent_share_by_step": [round(float(v), 3) for v in step_share],
+        prefix + "mean_age_years_by_step": [round(float(v), 2) for v in mean_age],
+        prefix + "moved_down_share_by_step": _shares(moved, per_step),
+        prefix + "unsupported_share_of_moved_down_by_step": _shares(unsupported, moved),
+        prefix + "over_served_reviewed_share_by_step": _shares(reviewed, over_served),
+        prefix + "under_investigation_per_1000_children": [round(float(v), 3) for v in pipeline * per_1000],
+        prefix + "under_investigation_application_share": round(applications / pipeline.sum(), 3)
+        if pipeline.sum()
+        else 0.0,
+        prefix + "known_children_per_1000": round(len(pool) * 1000.0 / max(len(known), 1) / children, 2),
+        prefix + "known_children_persistent_share": round(float(pool["persistent"].mean()), 3) if len(pool) else 0.0,
+        prefix + "known_children_mean_age_years": round(float(np.clip(pool["age_years"].mean(), 3.0, 15.0)), 2)
+        if len(pool)
+        else 9.0,
+    }
+
+
+def _shares(part: np.ndarray, whole: np.ndarray) -> list[float]:
+    return [round(float(p / w), 3) if w else 0.0 for p, w in zip(part, whole)]
+
+
+def _over_served(step: int, need: int) -> bool:
+    """Whether a stock case on ``step`` with ``need`` is over-served, as the engine sees it at
+    the start: foster care meets a need of 3 (the stock's foster children have no kinship
+    placement, :meth:`sim.engine.model.Model._initial_stock`)."""
+    target = target_step(min(int(need), MAX_NEED), int(step))
+    return target < step and not (step == FOSTER and target == KINSHIP)
+
+
 # ----------------------------------------------------------------------------- the search
 
 
@@ -448,6 +550,7 @@ class CalibrationResult:
     cost: float
     seconds: float
     covariance: np.ndarray = field(repr=False)
+    stock: dict[str, Any] = field(default_factory=dict, repr=False)  # the initial stock at the fitted values
 
     def written_values(self, date: str) -> dict[str, tuple[Any, str]]:
         """The values a calibrated scenario file sets (dotted field -> (value, ``source`` note)):
@@ -468,6 +571,16 @@ class CalibrationResult:
                 texts = [*texts, f"need levels 0-5 of newly notified children; the rest as in {self.scenario.name}"]
             note = f"calibrated: {'; '.join(texts)} (welfare-sim calibrate, {date})"
             out[dotted] = (self.overrides[dotted], note)
+        if self.stock:
+            # The file's stock was the steady state of other values: the fitted values' own
+            # steady state, from where the final replications ended.
+            note = (
+                f"calibrated: the state the final replications at the fitted values ended in ({self.replications} "
+                f"replications, {self.warmup_years:g} + {self.years:g} years), per 1,000 children (welfare-sim "
+                f"calibrate, {date})"
+            )
+            for dotted, value in self.stock.items():
+                out[dotted] = (value, note)
         if self.warmup_years != self.scenario.run.warmup_years:
             # The figures were fitted after this warm-up from the file's initial stock: a run of
             # the calibrated file gives them only after the same.
@@ -588,6 +701,7 @@ def calibrate(
                 f"{p.low:g} to {p.high:g}"
             )
     cache: dict[tuple[float, ...], tuple[np.ndarray, pd.DataFrame]] = {}
+    stocks: dict[tuple[float, ...], dict[str, Any]] = {}  # the end state of each evaluation, as a stock
     counter = [0]
     backend = local_backend(workers, replications)
 
@@ -597,8 +711,12 @@ def calibrate(
     def evaluate(x: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
         key = tuple(round(float(v), 12) for v in x)  # the search's coordinates round-trip to the last bit
         if key not in cache:
-            reps, _ = replicate(backend, at(x), replications, seed, run_years)
+            reps, results = replicate(backend, at(x), replications, seed, run_years, END_STATE)
             cache[key] = (_residuals(reps, observed), reps)
+            children = base.municipality.children
+            stocks[key] = steady_stock(
+                [r.tables["stock"] for r in results], children, [r.tables["known"] for r in results]
+            )
             counter[0] += 1
             if progress is not None:
                 res = cache[key][0]
@@ -657,6 +775,7 @@ def calibrate(
         cost=float(0.5 * (res**2).sum()),
         seconds=time.perf_counter() - started,
         covariance=covariance,
+        stock=stocks[tuple(round(float(v), 12) for v in x)],
     )
 
 

@@ -500,7 +500,55 @@ class InitialStock(Section):
     persistent_share_by_step: list[Probability] = Field(
         default_factory=lambda: [0.0] * 5,
         description="Share of the initial cases on each step (5 values: steps 1..5) whose child's need persists "
-        "(share, 0 to 1).",
+        "(share, 0 to 1); used where persistent_share_by_step_and_need is not given.",
+    )
+    persistent_share_by_step_and_need: list[list[Probability]] | None = Field(
+        None,
+        description="Share of the initial cases whose child's need persists, by step (5 rows: steps 1..5) and "
+        "need (6 columns: need 0..5; share, 0 to 1): in the steady state a persistent need is mostly a placed "
+        "child's need of 3 and above. Not given: persistent_share_by_step for every need.",
+    )
+    moved_down_share_by_step: list[Probability] = Field(
+        default_factory=lambda: [0.0] * 5,
+        description="Share of the initial cases on each step (5 values: steps 1..5) that moved down to it within "
+        "need.relapse_window_days before the start (share, 0 to 1): their higher risk of relapse runs on to a "
+        "point drawn at random within the window.",
+    )
+    unsupported_share_of_moved_down_by_step: list[Probability] = Field(
+        default_factory=lambda: [0.0] * 5,
+        description="Share of those moved down (5 values: steps 1..5) not yet followed up in full since the move, "
+        "with the higher relapse risk of need.unsupported_relapse_factor (share, 0 to 1).",
+    )
+    over_served_reviewed_share_by_step: list[Probability] = Field(
+        default_factory=lambda: [0.0] * 5,
+        description="Share of the initial cases on each step (5 values: steps 1..5) whose need is below what the "
+        "step meets that a review has already found over-served (share, 0 to 1): the next review that finds it "
+        "counts as the second.",
+    )
+    known_children_per_1000: Annotated[float, Field(ge=0, le=1000)] = Field(
+        0.0,
+        description="Children known from cases closed before the start, still under 18, per 1,000 children of "
+        "the municipality (0 to 1,000): the children a notification may concern again "
+        "(arrivals.known_child_share). Their number grows for 18 years from an empty department.",
+    )
+    known_children_persistent_share: Probability = Field(
+        0.0, description="Share of the known children whose need persists (share, 0 to 1)."
+    )
+    known_children_mean_age_years: Annotated[float, Field(ge=3.0, le=15.0)] = Field(
+        9.0,
+        description="Mean age of the known children (years, 3 to 15), drawn as the cases' ages are "
+        "(mean_age_years_by_step).",
+    )
+    under_investigation_per_1000_children: list[Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=lambda: [0.0] * 6,
+        description="Cases under investigation when the run starts, per 1,000 children of the municipality, by "
+        "the child's need (6 values: need 0..5; each 0 to 1,000): the pipeline, whose work weighs on the "
+        "caseworkers from the first day. Each starts at a session of its investigation drawn at random.",
+    )
+    under_investigation_application_share: Probability = Field(
+        0.0,
+        description="Share of the cases under investigation at the start that came from an application rather "
+        "than a notification (share, 0 to 1).",
     )
 
     mean_age_years_by_step: list[Annotated[float, Field(ge=3.0, le=15.0)]] = Field(
@@ -519,10 +567,33 @@ class InitialStock(Section):
             raise ValueError("persistent_share_by_step: must have 5 values (steps 1..5)")
         if len(self.mean_age_years_by_step) != 5:
             raise ValueError("mean_age_years_by_step: must have 5 values (steps 1..5)")
+        shares = self.persistent_share_by_step_and_need
+        if shares is not None and (len(shares) != 5 or any(len(row) != 6 for row in shares)):
+            raise ValueError("persistent_share_by_step_and_need: must have 5 rows (steps 1..5) of 6 values (need 0..5)")
+        for name in (
+            "moved_down_share_by_step",
+            "unsupported_share_of_moved_down_by_step",
+            "over_served_reviewed_share_by_step",
+        ):
+            if len(getattr(self, name)) != 5:
+                raise ValueError(f"{name}: must have 5 values (steps 1..5)")
+        if len(self.under_investigation_per_1000_children) != 6:
+            raise ValueError("under_investigation_per_1000_children: must have 6 values (need 0..5)")
         return self
 
+    def persistent_share(self, step: int, need: int) -> float:
+        """The share of the initial cases on ``step`` (1..5) with ``need`` whose need persists."""
+        shares = self.persistent_share_by_step_and_need
+        if shares is None:
+            return self.persistent_share_by_step[step - 1]
+        return shares[step - 1][need]
+
     def empty(self) -> bool:
-        return not any(any(row) for row in self.open_cases_per_1000_children)
+        return (
+            not any(any(row) for row in self.open_cases_per_1000_children)
+            and not any(self.under_investigation_per_1000_children)
+            and not self.known_children_per_1000
+        )
 
 
 class Implementation(Section):

@@ -22,6 +22,7 @@ TABLES: tuple[str, ...] = (
     "hours",
     "ladder",
     "stock",
+    "known",
     "costs",
 )
 """The tables of a result, in the order they are written."""
@@ -47,6 +48,7 @@ class Result:
     hours: pd.DataFrame
     ladder: pd.DataFrame
     stock: pd.DataFrame
+    known: pd.DataFrame
     costs: pd.DataFrame
     stats: dict[str, float | None] = field(default_factory=dict)  # run statistics (seconds, SimPy events)
     districts: pd.DataFrame | None = None  # one row of indicators per district, for a split municipality

@@ -190,7 +190,14 @@ def test_write_makes_a_calibrated_file_on_the_input_that_loads_and_never_overwri
     assert raw["base"] == "town.toml" and raw["name"] == "town_calibrated"
     calibrated, town = load_scenario(target), load_scenario(town_file)
     assert calibrated.municipality == town.municipality and calibrated.staffing == town.staffing
-    assert calibrated.practice == town.practice and calibrated.initial_stock == town.initial_stock
+    assert calibrated.practice == town.practice
+    # the initial stock is the fitted values' own: where the final replications ended
+    stock = raw["initial_stock"]
+    assert calibrated.initial_stock != town.initial_stock and not calibrated.initial_stock.empty()
+    assert sum(map(sum, calibrated.initial_stock.open_cases_per_1000_children)) > 10
+    assert calibrated.initial_stock.known_children_per_1000 > 0
+    assert all(note.startswith("calibrated: the state the final replications") for note in stock["source"].values())
+    assert set(stock["source"]) == set(stock) - {"source"}
     table = (out / "calibration.csv").read_text()
     assert "figure" in table and "parameter" in table and (out / "calibration.json").is_file()
     import json

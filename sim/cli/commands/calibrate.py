@@ -71,8 +71,8 @@ def register(sub) -> None:
     p.add_argument(
         "--write",
         action="store_true",
-        help="also write NAME_calibrated.toml beside FILE: based on FILE, with the fitted values and their "
-        "'calibrated:' notes (never overwritten)",
+        help="also write NAME_calibrated.toml beside FILE: based on FILE, with the fitted values, the initial "
+        "stock they end in, and their 'calibrated:' notes (never overwritten)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
     add_force_option(p)
