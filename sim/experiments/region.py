@@ -13,7 +13,10 @@ region working Swedish).
 
 ``region.csv`` in the batch folder holds, per municipality and for the total, the mean and
 the interval of each additive indicator (counts a year, children in care, costs), and the
-total's figures per 1,000 children.
+total's figures per 1,000 children. Where the list gives a municipality's observed figures,
+``observed.csv`` sets each beside the model's mean and interval (:func:`observed_table`): a
+figure far outside says the shipped mechanism parameters do not describe that municipality,
+and ``welfare-sim calibrate`` fits them to it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.experiments.batch import BatchResult, BatchSpec, ScenarioEntry, run_batch
+from sim.experiments.validation import _derived
 from sim.params.municipality import SUM_NAME, Municipality, municipality_scenario
+from sim.params.observed import FIGURES
 from sim.results.stats import mean_ci
 from sim.storage.output import atomic_write_csv
 
@@ -53,6 +58,8 @@ class RegionResult:
     table: pd.DataFrame
     """One row per municipality (and ``total``) and indicator: ``municipality``, ``children``,
     ``caseworkers``, ``practice``, ``indicator``, ``mean``, ``ci_low``, ``ci_high``, ``replications``."""
+    observed: pd.DataFrame | None = None
+    """:func:`observed_table`, where the list gives observed figures."""
 
 
 def region_spec(
@@ -141,7 +148,42 @@ def run_region(
     batch = run_batch(spec, out, resume=resume, progress=progress, command=command)
     table = region_table(batch.replications, towns)
     atomic_write_csv(out / "region.csv", table)
-    return RegionResult(out, batch, towns, table)
+    observed = observed_table(batch.replications, towns)
+    if observed is not None:
+        atomic_write_csv(out / "observed.csv", observed)
+    return RegionResult(out, batch, towns, table, observed)
+
+
+def observed_table(replications: pd.DataFrame, towns: list[Municipality]) -> pd.DataFrame | None:
+    """Each observed figure of the list beside the model's mean and 95 % interval over the
+    replications (None when the list gives none): ``municipality``, ``figure``, ``unit``,
+    ``observed``, ``mean``, ``ci_low``, ``ci_high``, ``difference`` (model - observed),
+    ``relative_difference`` and ``inside`` (whether the observed value lies in the interval)."""
+    if not any(t.observed for t in towns):
+        return None
+    derived = _derived(replications, {t.name: t.children for t in towns})
+    rows = []
+    for town in towns:
+        mine = derived[derived["scenario"] == town.name]
+        for key, value in town.observed:
+            figure = FIGURES[key]
+            mean, low, high, n = mean_ci(mine[figure.indicator].to_numpy())
+            rows.append(
+                {
+                    "municipality": town.name,
+                    "figure": key,
+                    "unit": figure.unit,
+                    "observed": value,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "replications": n,
+                    "difference": mean - value,
+                    "relative_difference": (mean - value) / value if value else math.nan,
+                    "inside": bool(low <= value <= high),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def total_of(table: pd.DataFrame, indicator: str) -> tuple[float, float, float]:

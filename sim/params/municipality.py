@@ -24,6 +24,7 @@ from typing import Literal, cast
 
 from sim.params.errors import ScenarioError
 from sim.params.loading import load_scenario, read_limited, shipped_scenarios_dir
+from sim.params.observed import FIGURES
 from sim.params.schema import NAME_PATTERN, Scenario
 
 Practice = Literal["danish", "swedish"]
@@ -45,6 +46,7 @@ class Municipality:
     caseworkers: int
     desk_staff: int | None = None  # None: scaled from the shipped Danish baseline
     practice: Practice = "danish"
+    observed: tuple[tuple[str, float], ...] = ()  # (figure key of sim.params.observed.FIGURES, value)
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,10 @@ SUM_NAME = "total"
 """Reserved in a list of municipalities: the name of their sum in a regional run's tables."""
 MAX_MUNICIPALITIES = 500
 """The most municipalities one list may hold (Denmark has 98)."""
-LIST_COLUMNS = ("name", "children", "caseworkers", "practice", "desk_staff")
+COUNT_COLUMNS = ("name", "children", "caseworkers", "practice", "desk_staff")
+LIST_COLUMNS = (*COUNT_COLUMNS, *FIGURES)
+"""The columns of a municipality list: the counts, then any observed figure (optional, empty
+where not known: shown beside the model's value, never fitted)."""
 REQUIRED_COLUMNS = ("name", "children", "caseworkers")
 _DIGITS = re.compile("[0-9]{1,9}")
 LIMITS = {"children": (1, 1_500_000), "caseworkers": (1, 10_000), "desk_staff": (0, 10_000)}
@@ -278,9 +283,10 @@ def municipality_scenario(town: Municipality) -> Scenario:
 
 def read_municipalities(path: str | Path) -> list[Municipality]:
     """The municipalities of a CSV file: a header with ``name``, ``children`` and
-    ``caseworkers`` and, optionally, ``practice`` (``danish`` or ``swedish``; default danish)
-    and ``desk_staff`` (empty: scaled); one row per municipality; lines starting with ``#``
-    are comments. Raises
+    ``caseworkers`` and, optionally, ``practice`` (``danish`` or ``swedish``; default danish),
+    ``desk_staff`` (empty: scaled) and observed figures (columns named as the keys of
+    :data:`sim.params.observed.FIGURES`; empty: not known); one row per municipality; lines
+    starting with ``#`` are comments. Raises
     :class:`ScenarioError` naming the file, the line and the column of the first problem."""
     import csv
     import io
@@ -300,7 +306,9 @@ def read_municipalities(path: str | Path) -> list[Municipality]:
         if column not in LIST_COLUMNS:
             shown = column if len(column) <= 40 else column[:37] + "..."
             raise ScenarioError(
-                f"{path}:{numbered[0][0]}", repr(shown), f"unknown column (known: {', '.join(LIST_COLUMNS)})"
+                f"{path}:{numbered[0][0]}",
+                repr(shown),
+                f"unknown column (known: {', '.join(COUNT_COLUMNS)}, and observed figures: {', '.join(FIGURES)})",
             )
     if len(set(header)) < len(header):
         raise ScenarioError(f"{path}:{numbered[0][0]}", None, "a column is named twice")
@@ -342,5 +350,24 @@ def read_municipalities(path: str | Path) -> list[Municipality]:
             raise ScenarioError(where, "desk_staff", "the Swedish practice has no intake desk")
         children, caseworkers = counts["children"], counts["caseworkers"]
         assert children is not None and caseworkers is not None  # required columns
-        towns.append(Municipality(name, children, caseworkers, counts["desk_staff"], cast(Practice, practice)))
+        observed = tuple((key, _observed_value(where, key, cells[key])) for key in FIGURES if cells.get(key, "") != "")
+        towns.append(
+            Municipality(name, children, caseworkers, counts["desk_staff"], cast(Practice, practice), observed)
+        )
     return towns
+
+
+def _observed_value(where: str, key: str, text: str) -> float:
+    """An observed figure of a municipality list: a finite number in the figure's range."""
+    figure = FIGURES[key]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScenarioError(where, key, f"must be a number ({figure.unit}), got {text!r}") from None
+    low_ok = value > figure.low if figure.low_open else value >= figure.low
+    if not math.isfinite(value) or not low_ok or value > figure.high:
+        bound = "above" if figure.low_open else "from"
+        raise ScenarioError(
+            where, key, f"must be {bound} {figure.low:g} to {figure.high:g} ({figure.unit}), got {text!r}"
+        )
+    return value

@@ -29,7 +29,6 @@ from typing import Any
 
 from sim.params.errors import ScenarioError, _display, _short
 from sim.params.loading import parse_toml
-from sim.params.municipality import _scenario_text
 
 DEFAULT_RELATIVE_SD = 0.05
 """The standard deviation of a figure given as a plain number: 5 % of its value. A municipality's
@@ -234,6 +233,8 @@ def calibrated_file_text(
 ) -> str:
     """A scenario file on ``base`` (a file name beside it) that sets ``values`` (dotted field ->
     (value, its ``source`` note)), each under its section; nothing here writes."""
+    from sim.params.municipality import _scenario_text  # which reads this module's FIGURES
+
     tables: dict[str, list[tuple[str, str, str]]] = {}
     for dotted, (value, note) in values.items():
         section, key = dotted.split(".")

@@ -42,3 +42,15 @@ def per_1000_text(table: pd.DataFrame) -> str:
         value = f"{r['mean'] / 1e6:.2f} M DKK" if name.startswith("cost") else f"{r['mean']:.2f}"
         parts.append(f"{name} {value}")
     return "per 1,000 children, all municipalities: " + "; ".join(parts)
+
+
+def observed_text(observed: pd.DataFrame) -> str:
+    """Each observed figure beside the model's mean and interval, one row each."""
+    header = ["municipality", "observed figure", "observed", "model [95 % interval]", "model - observed"]
+    rows = []
+    for _, r in observed.iterrows():
+        model = f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+        relative = r["relative_difference"]
+        change = f"{r['difference']:+.3g} ({relative:+.0%})" if relative == relative else f"{r['difference']:+.3g}"
+        rows.append([str(r["municipality"]), str(r["figure"]), f"{r['observed']:g}", model, change])
+    return text_table(header, rows)

@@ -12,7 +12,7 @@ from cli_tools import one_line, run_cli
 from pandas.testing import assert_frame_equal
 
 from sim import load_scenario
-from sim.experiments.region import ADDITIVE, PER_1000, TOTAL, region_table, total_of
+from sim.experiments.region import ADDITIVE, PER_1000, TOTAL, observed_table, region_table, total_of
 from sim.params import ScenarioError
 from sim.params.municipality import Municipality, municipality_files, municipality_scenario, read_municipalities
 from sim.results.stats import mean_ci
@@ -54,6 +54,48 @@ def test_comments_blank_lines_and_optional_columns(tmp_path):
     ]
 
 
+def test_observed_figures_are_optional_columns_empty_where_not_known(tmp_path):
+    path = _csv(
+        tmp_path,
+        "name,children,caseworkers,children_in_care_per_1000_children,new_placements_per_1000_children_per_year\n"
+        "a,4000,3,8.5,\nb,4000,3,,2.5\nc,4000,3,,\n",
+    )
+    towns = read_municipalities(path)
+    assert [t.observed for t in towns] == [
+        (("children_in_care_per_1000_children", 8.5),),
+        (("new_placements_per_1000_children_per_year", 2.5),),
+        (),
+    ]
+
+
+def test_observed_figures_sit_beside_the_models_mean_and_interval():
+    towns = [
+        Municipality("a", 2000, 2, observed=(("children_in_care_per_1000_children", 10.0),)),
+        Municipality("b", 4000, 3, observed=(("notifications_per_1000_children_per_year", 200.0),)),
+        Municipality("c", 1000, 1),
+    ]
+    rng = np.random.default_rng(4)
+    rows = []
+    for r in range(5):
+        for town in towns:
+            row = {k: rng.normal(100, 10) for k in ADDITIVE}
+            row["children_in_care_per_1000"] = rng.normal(10.0, 0.5)
+            rows.append({"scenario": town.name, "replication": r, **row})
+    reps = pd.DataFrame(rows)
+    table = observed_table(reps, towns)
+    assert list(table["municipality"]) == ["a", "b"]
+    a, b = table.iloc[0], table.iloc[1]
+    care = reps[reps["scenario"] == "a"]["children_in_care_per_1000"].to_numpy()
+    assert (a["mean"], a["ci_low"], a["ci_high"]) == pytest.approx(mean_ci(care)[:3])
+    assert a["observed"] == 10.0 and a["difference"] == pytest.approx(care.mean() - 10.0)
+    assert bool(a["inside"]) == (a["ci_low"] <= 10.0 <= a["ci_high"])
+    # notifications per 1,000 children: the replications' notifications a year over b's 4,000 children
+    notes = reps[reps["scenario"] == "b"]["notifications_per_year"].to_numpy() / 4
+    assert b["mean"] == pytest.approx(notes.mean()) and not b["inside"]  # about 25 against 200
+    assert b["relative_difference"] == pytest.approx(notes.mean() / 200 - 1)
+    assert observed_table(reps, [Municipality("c", 1000, 1)]) is None
+
+
 @pytest.mark.parametrize(
     "text, says",
     [
@@ -73,6 +115,13 @@ def test_comments_blank_lines_and_optional_columns(tmp_path):
         ("name,children,caseworkers\ntotal,100,1\n", "the name of the sum"),
         ("name,children,caseworkers,practice\na,100,1,norwegian\n", "practice: must be danish or swedish"),
         ("name,children,caseworkers,practice,desk_staff\na,100,1,swedish,2\n", "no intake desk"),
+        (
+            "name,children,caseworkers,children_in_care_per_1000_children\na,100,1,many\n",
+            "towns.csv:2: children_in_care_per_1000_children: must be a number",
+        ),
+        ("name,children,caseworkers,time_in_care_years\na,100,1,-2\n", "time_in_care_years: must be above 0"),
+        ("name,children,caseworkers,foster_share_of_care_days\na,100,1,1.5\n", "foster_share_of_care_days: must"),
+        ("name,children,caseworkers,caseload_cases_per_caseworker\na,100,1,nan\n", "caseload_cases_per_caseworker"),
     ],
 )
 def test_a_bad_list_is_one_line_naming_file_line_and_column(tmp_path, capsys, text, says):
@@ -116,7 +165,11 @@ CHEAP_YEARS = "0.5"
 
 
 def _small_list(tmp_path) -> Path:
-    return _csv(tmp_path, "name,children,caseworkers,practice\ntwin_a,3000,3,danish\ntwin_b,3000,3,danish\n")
+    return _csv(
+        tmp_path,
+        "name,children,caseworkers,practice,children_in_care_per_1000_children\n"
+        "twin_a,3000,3,danish,50\ntwin_b,3000,3,danish,\n",
+    )
 
 
 @pytest.mark.slow
@@ -130,6 +183,10 @@ def test_region_runs_writes_region_csv_and_gives_twins_their_own_streams(tmp_pat
     reps = pd.read_parquet(tmp_path / "one" / "replications.parquet")
     sums = reps.groupby("replication")["children_in_care_mean"].sum().to_numpy()
     assert total_of(table, "children_in_care_mean")[0] == pytest.approx(sums.mean())
+    # twin_a's observed figure, far above the model's: shown beside it, outside its interval
+    observed = pd.read_csv(tmp_path / "one" / "observed.csv")
+    assert list(observed["municipality"]) == ["twin_a"] and not observed["inside"].item()
+    assert "observed figures against the model (1 of 1 outside" in out and "welfare-sim calibrate" in out
     # Two municipalities with the same counts are independent draws, not the same one twice.
     a = reps[reps["scenario"] == "twin_a"]["cost_total_per_year"].to_numpy()
     b = reps[reps["scenario"] == "twin_b"]["cost_total_per_year"].to_numpy()

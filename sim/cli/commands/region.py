@@ -27,7 +27,9 @@ def register(sub) -> None:
         description="Run every municipality of FILE.csv (columns name, children, caseworkers and optionally "
         "practice = danish|swedish, desk_staff) as the shipped scenario of its practice with its own counts, "
         "replications times, and print each municipality and the sum with 95 % intervals (the municipalities "
-        "of one replication are added, then the replications compared). Writes a batch folder with region.csv.",
+        "of one replication are added, then the replications compared). Optional columns named as calibrate's "
+        "observed figures (e.g. children_in_care_per_1000_children; empty: not known) are shown beside the "
+        "model's values, never fitted. Writes a batch folder with region.csv (and observed.csv).",
     )
     p.add_argument("file", metavar="FILE.csv", help="the municipalities, one row each")
     add_run_options(p)
@@ -56,7 +58,7 @@ def cmd_region(args) -> int:
     from sim.experiments.batch import _read_manifest
     from sim.experiments.region import region_spec, run_region
     from sim.params.municipality import read_municipalities
-    from sim.present.region import per_1000_text, region_text
+    from sim.present.region import observed_text, per_1000_text, region_text
     from sim.storage.output import check_destination, check_unlocked
 
     check_seed(args.seed)
@@ -103,13 +105,24 @@ def cmd_region(args) -> int:
     print(region_text(result.table))
     print()
     print(per_1000_text(result.table))
+    if result.observed is not None:
+        outside = int((~result.observed["inside"]).sum())
+        print()
+        print(f"observed figures against the model ({outside} of {len(result.observed)} outside its 95 % interval):")
+        print(observed_text(result.observed))
+        if outside:
+            print(
+                "a figure far outside: the shipped parameters do not describe that municipality; fit them with "
+                "welfare-sim init NAME ... and welfare-sim calibrate NAME.toml --observed OBSERVED.toml"
+            )
     from sim.present.text import desk_warning
 
     for entry in spec.scenarios:
         if warning := desk_warning(entry.scenario):
             print(f"{entry.name}: {warning}")
     print()
-    print(f"results written to {out} (region.csv, replications.parquet, manifest.json)")
+    written = "region.csv, observed.csv" if result.observed is not None else "region.csv"
+    print(f"results written to {out} ({written}, replications.parquet, manifest.json)")
     if args.tables:
         from sim.present.report import report_summary, write_report
 
