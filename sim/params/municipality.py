@@ -20,7 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sim.params.errors import ScenarioError
 from sim.params.loading import load_scenario, read_limited, shipped_scenarios_dir
@@ -371,3 +371,15 @@ def _observed_value(where: str, key: str, text: str) -> float:
             where, key, f"must be {bound} {figure.low:g} to {figure.high:g} ({figure.unit}), got {text!r}"
         )
     return value
+
+
+def stock_table_text(stock: dict[str, Any], note: str) -> str:
+    """An ``[initial_stock]`` table (appended to a file :func:`municipality_files` wrote, which
+    has none): ``stock``'s dotted ``initial_stock.*`` values, each with ``note``."""
+    from sim.params.observed import _toml_value
+
+    rows = [(dotted.split(".", 1)[1], _toml_value(value), note) for dotted, value in stock.items()]
+    lines = ["", "[initial_stock]"]
+    lines += [f"{key} = {value}" for key, value, _ in rows]
+    lines += [f"source.{key} = {_toml_string(text)}" for key, _, text in rows]
+    return "\n".join(lines) + "\n"

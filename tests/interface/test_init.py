@@ -12,6 +12,8 @@ from scipy import stats
 
 from sim import load_scenario
 from sim.experiments.batch import BatchSpec, run_batch, scenario_entry
+from sim.experiments.calibration import END_STATE, STOCK_FIELDS, replicate, steady_stock
+from sim.experiments.jobs import local_backend
 from sim.params import parse_toml
 from sim.params.municipality import OWN, Municipality, TransitionPlan, municipality_files
 
@@ -87,6 +89,10 @@ def test_init_defaults_the_swedish_staffing_and_timing_to_the_shipped_scaled():
         (["t", "--children", "100", "--caseworkers", "2", "--practice", "swedish", "--desk-staff", "1"], "no intake"),
         (["t", "--children", "100", "--caseworkers", "2", "--practice", "swedish", "--transition"], "--transition:"),
         (["t", "--children", "many", "--caseworkers", "2"], "--children"),
+        (["t", "--children", "100", "--caseworkers", "2", "--settle-years", "5"], "--settle-years: only with --settle"),
+        (["t", "--children", "100", "--caseworkers", "2", "--workers", "2"], "--workers: only with --settle"),
+        (["t", "--children", "100", "--caseworkers", "2", "--settle", "--settle-years", "0.5"], "at least 1 year"),
+        (["t", "--children", "100", "--caseworkers", "2", "--settle", "--settle-replications", "0"], "--settle-rep"),
     ],
 )
 def test_bad_init_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, says):
@@ -107,6 +113,49 @@ def test_init_does_not_overwrite_unless_asked_and_leaves_no_partial_files(tmp_pa
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.toml", "t_swedish.toml", "t_transition.toml"]
     assert load_scenario(tmp_path / "t_swedish.toml").municipality.children == 3000
+
+
+def test_init_settle_starts_the_files_from_the_municipality_s_own_end_state(tmp_path, capsys):
+    argv = ["init", "t", "--children", 3000, "--caseworkers", 5, "--transition", "--dir", tmp_path]
+    code, _, err = run_cli(capsys, *argv, "--settle", "--settle-years", 1, "--settle-replications", 2, "--workers", 1)
+    assert code == 0, err
+    assert "settling t: 2 runs of 1 years" in err and "settling t_swedish" in err
+    for name in ("t", "t_swedish"):
+        raw = parse_toml(tmp_path / f"{name}.toml")["initial_stock"]
+        notes = raw.pop("source")
+        assert set(raw) == set(notes) == set(STOCK_FIELDS)
+        assert all(note.startswith(f"calibrated: the state {name}'s own runs end in") for note in notes.values())
+    transition = parse_toml(tmp_path / "t_transition.toml")
+    assert "initial_stock" not in transition  # it starts from t's own stock, which it is based on
+    settled, scenario = load_scenario(tmp_path / "t.toml"), load_scenario(tmp_path / "t_transition.toml")
+    assert scenario.initial_stock == settled.initial_stock
+    # the stock is the mean end state of the runs: the same runs again give the same values
+    plain = tmp_path / "plain"
+    code, _, err = run_cli(capsys, "init", "t", "--children", 3000, "--caseworkers", 5, "--dir", plain)
+    assert code == 0, err
+    runs = load_scenario(plain / "t.toml").with_overrides(**{"run.warmup_years": 0.0})
+    backend = local_backend(1, 2)
+    try:
+        _, results = replicate(backend, runs, 2, 1, 1.0, END_STATE)
+    finally:
+        backend.close()
+    stock = steady_stock([r.tables["stock"] for r in results], 3000, [r.tables["known"] for r in results])
+    assert settled.initial_stock.model_dump(exclude={"source"}) == {
+        key: stock[f"initial_stock.{key}"] for key in STOCK_FIELDS
+    }
+    assert settled.initial_stock != runs.initial_stock
+
+
+def test_settle_runs_enough_children_in_all_by_default():
+    from types import SimpleNamespace
+
+    from sim.cli.commands.init import SETTLE_CHILD_RUNS, settle_replications
+
+    default = SimpleNamespace(settle_replications=None)
+    assert settle_replications(20000, default) == SETTLE_CHILD_RUNS // 20000
+    assert settle_replications(5000, default) == 128
+    assert settle_replications(1000, default) == 256 and settle_replications(900_000, default) == 4
+    assert settle_replications(5000, SimpleNamespace(settle_replications=3)) == 3
 
 
 PER_1000 = ["notifications_per_year", "placements_per_year", "children_in_care_mean", "cost_total_per_year"]

@@ -11,6 +11,13 @@ from pathlib import Path
 
 from sim.cli.common import UsageError, check_count
 
+SETTLE_YEARS = 20.0
+"""Years of a --settle run: the known children take about 16 years to fill (docs/STRESS-DES.md §4.1)."""
+SETTLE_CHILD_RUNS = 640_000
+"""--settle's default runs: enough for ``SETTLE_CHILD_RUNS`` children over all runs (the shipped
+stocks average 32 runs of 20,000 children): one run's children in care vary by about 14 % at
+5,000 children, and a stock that far off takes years to come back."""
+
 MAX_YEARS = 100.0
 
 
@@ -63,6 +70,30 @@ def register(sub) -> None:
         default=None,
         help="with --transition: years over which the extra caseworkers are hired (default: the shipped 1)",
     )
+    p.add_argument(
+        "--settle",
+        action="store_true",
+        help="start the files from the municipality's own steady state: run it from the shipped stock and write "
+        "the state it ends in as its [initial_stock] (a small team settles higher; takes a while for many children)",
+    )
+    p.add_argument(
+        "--settle-years",
+        type=float,
+        default=SETTLE_YEARS,
+        metavar="Y",
+        help=f"with --settle: years of each run (default {SETTLE_YEARS:g})",
+    )
+    p.add_argument(
+        "--settle-replications",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"with --settle: runs whose end states are averaged (default: {SETTLE_CHILD_RUNS:,} children in all, "
+        "at least 4 and at most 256 runs)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="K", help="with --settle: worker processes (default: one per core)"
+    )
     p.add_argument("--dir", default=".", help="folder to write the files in (default: the current folder)")
     p.add_argument("--overwrite", action="store_true", help="replace files of the same names")
     p.set_defaults(func=cmd_init)
@@ -87,6 +118,19 @@ def check_init_args(args) -> None:
     check_count(args.desk_staff, "--desk-staff", *LIMITS["desk_staff"])
     check_count(args.swedish_caseworkers, "--swedish-caseworkers", *LIMITS["caseworkers"])
     _check_years(args.at_years, "--at-years")
+    if not args.settle:
+        for option, value, default in (
+            ("--settle-years", args.settle_years, SETTLE_YEARS),
+            ("--settle-replications", args.settle_replications, None),
+            ("--workers", args.workers, None),
+        ):
+            if value != default:
+                raise UsageError(f"{option}: only with --settle")
+    _check_years(args.settle_years, "--settle-years")
+    if args.settle_years < 1:
+        raise UsageError(f"--settle-years: must be at least 1 year, got {args.settle_years:g}")
+    check_count(args.settle_replications, "--settle-replications", 1, 1000)
+    check_count(args.workers, "--workers", 1, 256)
     _check_years(args.hiring_ramp_years, "--hiring-ramp-years")
     if not args.transition:
         for option, value in (
@@ -103,7 +147,6 @@ def check_init_args(args) -> None:
 
 
 def cmd_init(args) -> int:
-    from sim.params import ScenarioError, load_scenario
     from sim.params.municipality import Municipality, TransitionPlan, municipality_files
     from sim.present.text import desk_warning
 
@@ -124,13 +167,12 @@ def cmd_init(args) -> int:
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
-        loaded = {}
-        for name in files:
-            try:
-                loaded[name] = load_scenario(tmp / name)
-            except ScenarioError as exc:
-                where = folder / Path(exc.file).name if Path(exc.file).parent == tmp else exc.file
-                raise ScenarioError(where, exc.field, exc.message) from None
+        loaded = _load_all(tmp, folder, files)
+        if args.settle:
+            for name, scenario in loaded.items():
+                if scenario.transition is None:  # a transition starts from its municipality's file
+                    (tmp / name).write_text(files[name] + _settled(scenario, args), encoding="utf-8")
+            loaded = _load_all(tmp, folder, files)
         for name in files:
             os.replace(tmp / name, folder / name)
     finally:
@@ -150,6 +192,61 @@ def cmd_init(args) -> int:
     else:
         print(f"next: welfare-sim run {first}   (or welfare-sim warmup {first}: check the warm-up)")
     return 0
+
+
+def _load_all(tmp: Path, folder: Path, files: dict[str, str]) -> dict:
+    """Every file written into ``tmp``, loaded (a problem names the file in ``folder``)."""
+    from sim.params import ScenarioError, load_scenario
+
+    loaded = {}
+    for name in files:
+        try:
+            loaded[name] = load_scenario(tmp / name)
+        except ScenarioError as exc:
+            where = folder / Path(exc.file).name if Path(exc.file).parent == tmp else exc.file
+            raise ScenarioError(where, exc.field, exc.message) from None
+    return loaded
+
+
+def settle_replications(children: int, args) -> int:
+    """--settle-replications, or enough runs for :data:`SETTLE_CHILD_RUNS` children in all."""
+    if args.settle_replications is not None:
+        return int(args.settle_replications)
+    return min(max(math.ceil(SETTLE_CHILD_RUNS / children), 4), 256)
+
+
+def _settled(scenario, args) -> str:
+    """The ``[initial_stock]`` table of ``scenario``'s own steady state: the mean end state of
+    runs of it from its (the shipped) stock, without warm-up."""
+    import datetime as dt
+    import sys
+    import time
+
+    from sim.engine.workload import check_workload
+    from sim.experiments.calibration import END_STATE, replicate, steady_stock
+    from sim.experiments.jobs import local_backend
+    from sim.params.municipality import stock_table_text
+
+    runs = scenario.with_overrides(**{"run.warmup_years": 0.0})
+    years, replications = args.settle_years, settle_replications(scenario.municipality.children, args)
+    check_workload([runs], years, replications)
+    print(f"settling {scenario.name}: {replications} runs of {years:g} years ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    backend = local_backend(args.workers, replications)
+    try:
+        _, results = replicate(backend, runs, replications, 1, years, END_STATE)
+    finally:
+        backend.close()
+    stock = steady_stock(
+        [r.tables["stock"] for r in results], scenario.municipality.children, [r.tables["known"] for r in results]
+    )
+    note = (
+        f"calibrated: the state {scenario.name}'s own runs end in: the mean end state of {replications} runs of "
+        f"{years:g} years from the shipped stock, per 1,000 children (welfare-sim init --settle, "
+        f"{dt.date.today().isoformat()})"
+    )
+    print(f"settled {scenario.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return stock_table_text(stock, note)
 
 
 def _caseload_line(scenario) -> str:
