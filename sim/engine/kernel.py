@@ -199,7 +199,7 @@ class Environment(StockEnvironment):
         # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for names in
         # the class's own namespace, which a subclass's is not: bind them here.
         for name, value in vars(simpy.Environment).items():
-            if isinstance(value, BoundClass) and name not in ("timeout", "process"):
+            if isinstance(value, BoundClass) and name not in ("timeout", "process", "event"):
                 setattr(self, name, getattr(self, name))
 
     def _open_bucket(self, number: int) -> None:
@@ -261,6 +261,14 @@ class Environment(StockEnvironment):
     def process(self, generator: Any) -> Process:
         """Start ``generator`` as a :class:`Process` (SimPy's, leaner)."""
         return Process(self, generator)
+
+    def event(self) -> simpy.Event:
+        """A new :class:`simpy.Event`, built without the calls of SimPy's bound class and
+        constructor (a queued task has one)."""
+        event = _new_event(simpy.Event)
+        event.env = self
+        event.callbacks = []
+        return event
 
     def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
         """A :class:`simpy.Timeout`, built and scheduled without the two calls of its
