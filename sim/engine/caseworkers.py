@@ -398,7 +398,8 @@ class Caseworkers:
         owner = case.owner
         if owner is not None:
             freed = case.points - points
-            self._set_points(owner, owner.points - freed)
+            if freed:  # (a move between steps of one kind keeps the points: the order stays)
+                self._set_points(owner, owner.points - freed)
             owner.standing_hours += standing - case.standing_hours
             case.kind, case.points, case.standing_hours = kind, points, standing
             if freed > 0 and self.waiting:

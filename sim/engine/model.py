@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
+from operator import itemgetter
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -298,7 +299,10 @@ class Model:
         births = np.frombuffer(self._closed_birth_days, dtype=np.float64)
         keep = np.flatnonzero(now - births < ADULT_DAYS)
         if len(keep) < len(births):
-            self.closed_children = list(map(self.closed_children.__getitem__, keep.tolist()))
+            if len(keep) > 1:  # itemgetter of many indices: a tuple, in C
+                self.closed_children = list(itemgetter(*keep.tolist())(self.closed_children))
+            else:
+                self.closed_children = [self.closed_children[i] for i in keep.tolist()]
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
@@ -535,7 +539,8 @@ class Model:
     def log(self, case: Case, event: str, worker: int | None = None) -> None:
         """One row of the event log (the hottest record: columns appended directly)."""
         if worker is None:
-            worker = case.owner.id if case.owner is not None else -1
+            owner = case.owner
+            worker = owner.id if owner is not None else -1
         t, ch, ca, ev, st, wo = self._log_columns
         child = case.child
         t(self.env.now)
