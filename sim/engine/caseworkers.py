@@ -98,6 +98,7 @@ class Worker:
         "_ledger",
         "_current_kind",
         "hours_by_kind",
+        "_finish",
     )
 
     def __init__(
@@ -132,6 +133,7 @@ class Worker:
         self._ledger: Worker | TaskPool = self  # whose ``queued_hours`` a dequeued task leaves: its own, or its team's
         self._current_kind = OTHER_TASK
         self.hours_by_kind = [0.0] * len(TASK_KINDS)  # task hours done, by kind
+        self._finish = self._next  # the callback of a task's event: bound once, not once a task
 
     def task_hours_per_day(self) -> float:
         """Hours a day left for tasks after the standing work of the current caseload."""
@@ -183,7 +185,10 @@ class Worker:
 
     def _start(self, done: simpy.Event | None, hours: float, kind: int) -> simpy.Event:
         """Start a task now; under a long backlog it is done in fewer hours (corners cut)."""
-        rate_per_day = self.task_hours_per_day()
+        free = self.case_hours_per_week - self.standing_hours  # task_hours_per_day(), inlined
+        if free < self.min_task_hours_per_week:
+            free = self.min_task_hours_per_week
+        rate_per_day = free / 7.0
         self.hours_requested += hours
         backlog_weeks = self.queued_hours / (7.0 * rate_per_day)
         share = 1.0
@@ -204,7 +209,7 @@ class Worker:
             # with the task's duration as its delay, as a Timeout would be (one event per
             # task instead of a Timeout and a completion event).
             self.env.succeed_after(done, days, share)
-        done.callbacks.append(self._next)
+        done.callbacks.append(self._finish)
         return done
 
     def _escalate(self, now: float) -> None:
@@ -393,7 +398,8 @@ class Caseworkers:
         owner = case.owner
         if owner is not None:
             freed = case.points - points
-            self._set_points(owner, owner.points - freed)
+            if freed:  # (a move between steps of one kind keeps the points: the order stays)
+                self._set_points(owner, owner.points - freed)
             owner.standing_hours += standing - case.standing_hours
             case.kind, case.points, case.standing_hours = kind, points, standing
             if freed > 0 and self.waiting:

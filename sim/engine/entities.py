@@ -32,7 +32,8 @@ class Child:
         "relapse_until_day",
         "returned_home_day",
         "need_draws",
-        "decision_draws",
+        "_decision_draws",
+        "_key",
         "persistent",
         "unsupported",
         "crisis_levels",
@@ -41,7 +42,8 @@ class Child:
     def __init__(self, child_id: int, birth_day: float, need: int, key: int, persistent: bool = False):
         self.id = child_id
         self.need_draws = ChildStream(key, 1)  # when and which way the need changes, acute reports
-        self.decision_draws = ChildStream(key, 2)  # kinship: whether a placement exists, whether it comes forward
+        self._key = key
+        self._decision_draws: ChildStream | None = None
         self.persistent = persistent  # a need that persists for years whatever is done (conceptual model §3.11)
         self.unsupported = False  # moved down, and no full follow-up since: a higher relapse risk
         self.crisis_levels = 0  # the levels of need an acute crisis adds until it passes (conceptual model §3.5)
@@ -52,6 +54,16 @@ class Child:
         self.need_version = 0
         self.relapse_until_day = -1.0
         self.returned_home_day: float | None = None
+
+    @property
+    def decision_draws(self) -> ChildStream:
+        """The child's draws for the facts about its family (kinship: whether a placement
+        exists, whether it comes forward); made when first asked for (few children need them),
+        the same sequence as if made with the child."""
+        draws = self._decision_draws
+        if draws is None:
+            draws = self._decision_draws = ChildStream(self._key, 2)
+        return draws
 
 
 class Case:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import heapq
+import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import simpy
-from simpy.core import BoundClass
-from simpy.events import NORMAL, URGENT, Initialize, Timeout
+from simpy.core import BoundClass, SimTime
+from simpy.events import NORMAL, URGENT, EventPriority, Initialize, Timeout
 
 
 @contextlib.contextmanager
@@ -87,7 +88,11 @@ class Process(simpy.Process):
         start.callbacks = [resume]
         start._value = None
         start._ok = True
-        heapq.heappush(env._queue, (env._now, URGENT, next(env._eid), start))
+        item = (env.now, URGENT, next(env._eid), start)
+        if item[0] < env._horizon:
+            heapq.heappush(env._queue, item)
+        else:
+            env._defer(item)
         self._target = start
 
     def _resume(self, event: simpy.Event) -> None:
@@ -134,25 +139,136 @@ class Process(simpy.Process):
         env._active_proc = None
 
 
-class Environment(StockEnvironment):
-    """The model's event loop: :meth:`run_until` with :meth:`simpy.Environment.step` inlined,
-    :meth:`timeout` without the calls of its constructor, and ``now`` a plain attribute instead
-    of SimPy's property (read a few hundred thousand times a run)."""
+Item: TypeAlias = tuple[SimTime, EventPriority, int, simpy.Event]
+"""A scheduled event as SimPy queues it: ``(time, priority, event id, event)``, compared in
+that order (the event ids are unique, so the events themselves are never compared)."""
 
-    now = 0.0  # shadows SimPy's ``now`` property; each instance keeps its own, set by run_until
+_BUCKET_END = EventPriority(-1)
+"""The priority (and event id) of a bucket's end marker, which no event has (SimPy's are 0 and 1):
+the marker is at the end of the bucket, after every event on the heap (all are earlier)."""
+_LAST_BUCKET = 1 << 52
+"""Buckets from this one on are too far out for their times to be exact: the first of them to
+come up is the last bucket, and every event from then on goes on the heap."""
+
+
+class _Buckets(dict[int, list[Item]]):
+    """The events of later buckets, a list by bucket number; a heap of the numbers beside them."""
+
+    __slots__ = ("numbers",)
 
     def __init__(self) -> None:
         super().__init__()
+        self.numbers: list[int] = []
+
+    def __missing__(self, number: int) -> list[Item]:
+        self[number] = bucket = list[Item]()
+        heapq.heappush(self.numbers, number)
+        return bucket
+
+
+class Environment(StockEnvironment):
+    """The model's event loop: :meth:`run_until` with :meth:`simpy.Environment.step` inlined,
+    :meth:`timeout` without the calls of its constructor, ``now`` a plain attribute instead
+    of SimPy's property (read a few hundred thousand times a run), and a two-level queue.
+
+    The two-level queue (a calendar queue with a heap for the near future): SimPy keeps every
+    pending event in one heap, whose pops cost more the more events are pending (a few thousand
+    in a municipality of 20,000 children, tens of thousands in one of 400,000, where the heap
+    no longer fits the caches). Here only the events of the current *bucket* of time,
+    ``[k w, (k + 1) w)`` for a width ``w`` of ``bucket_days``, are in the heap
+    (``self._queue``); a later event waits in its bucket's plain list until its bucket comes up.
+    The heap then holds the events of about ``w`` days. The width is a power of two, so that
+    ``floor(t / w)`` is exact and an event's bucket never contradicts its time: the events
+    leave the queue in SimPy's order, ``(time, priority, event id)``, whatever the width
+    (tests/unit/test_kernel.py compares them on random schedules). A marker event at the end of
+    the current bucket opens the next bucket with events when it fires (not counted among the
+    events scheduled)."""
+
+    now = 0.0  # shadows SimPy's ``now`` property; each instance keeps its own, set by run_until
+
+    def __init__(self, bucket_days: float = 1.0) -> None:
+        super().__init__()
+        if not bucket_days > 0 or math.frexp(bucket_days)[0] != 0.5:
+            raise ValueError(f"bucket_days must be a power of two, not {bucket_days}")
         self.now = self._now
+        self._bucket_days = bucket_days
+        self._buckets_per_day = 1.0 / bucket_days  # exact: a power of two
+        self._later = _Buckets()  # the events of later buckets
+        self._horizon = 0.0  # the end of the current bucket: an event before it goes on the heap
+        self._open_bucket(0)
         # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for names in
         # the class's own namespace, which a subclass's is not: bind them here.
         for name, value in vars(simpy.Environment).items():
-            if isinstance(value, BoundClass) and name not in ("timeout", "process"):
+            if isinstance(value, BoundClass) and name not in ("timeout", "process", "event"):
                 setattr(self, name, getattr(self, name))
+
+    def _open_bucket(self, number: int) -> None:
+        """Make bucket ``number`` the current one (its events are on the heap already)."""
+        if number >= _LAST_BUCKET:
+            self._horizon = math.inf  # every event from now on goes on the heap
+            return
+        self._horizon = horizon = (number + 1) * self._bucket_days
+        end = _new_event(simpy.Event)
+        end.env = self
+        end.callbacks = [self._next_bucket]
+        end._ok = True
+        end._value = None
+        heapq.heappush(self._queue, (horizon, _BUCKET_END, _BUCKET_END, end))
+
+    def _next_bucket(self, _end: simpy.Event) -> None:
+        """The current bucket's end marker fired (its events are done): the next bucket with
+        events becomes the current one."""
+        later = self._later
+        queue = self._queue
+        if not later:
+            self._horizon = math.inf  # nothing later: every event from now on goes on the heap
+            return
+        number = heapq.heappop(later.numbers)
+        queue += later.pop(number)
+        if number >= _LAST_BUCKET:
+            for bucket in later.values():
+                queue += bucket
+            later.clear()
+            later.numbers.clear()
+        heapq.heapify(queue)
+        self._open_bucket(number)
+
+    def _defer(self, item: Item) -> None:
+        """Keep an event of a later bucket than the current one in its bucket's list."""
+        try:
+            self._later[int(item[0] * self._buckets_per_day)].append(item)
+        except OverflowError:  # at infinity
+            self._later[_LAST_BUCKET].append(item)
+
+    def schedule(self, event: simpy.Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
+        """Schedule ``event`` as SimPy does (its ``Event.succeed``, interrupts, conditions and
+        ends of processes come here), on the two-level queue."""
+        item = (self.now + delay, priority, next(self._eid), event)
+        if item[0] < self._horizon:
+            heapq.heappush(self._queue, item)
+        else:
+            self._defer(item)
+
+    def peek(self) -> float:
+        """The time of the next scheduled event (infinity if none)."""
+        times = [item[0] for item in self._queue if item[1] != _BUCKET_END]
+        if times:
+            return min(times)
+        if self._later:
+            return min(item[0] for item in self._later[self._later.numbers[0]])
+        return math.inf
 
     def process(self, generator: Any) -> Process:
         """Start ``generator`` as a :class:`Process` (SimPy's, leaner)."""
         return Process(self, generator)
+
+    def event(self) -> simpy.Event:
+        """A new :class:`simpy.Event`, built without the calls of SimPy's bound class and
+        constructor (a queued task has one)."""
+        event = _new_event(simpy.Event)
+        event.env = self
+        event.callbacks = []
+        return event
 
     def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
         """A :class:`simpy.Timeout`, built and scheduled without the two calls of its
@@ -165,13 +281,33 @@ class Environment(StockEnvironment):
         event._value = value
         event._delay = delay
         event._ok = True
-        heapq.heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), event))
+        at = self.now + delay
+        if at < self._horizon:
+            heapq.heappush(self._queue, (at, NORMAL, next(self._eid), event))
+        else:  # _defer, inlined (three events in four wait for a later bucket)
+            try:
+                self._later[int(at * self._buckets_per_day)].append((at, NORMAL, next(self._eid), event))
+            except OverflowError:  # at infinity
+                self._defer((at, NORMAL, next(self._eid), event))
         return event
 
     def succeed_after(self, event: simpy.Event, delay: float, value: Any) -> None:
         event._ok = True
         event._value = value
-        heapq.heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), event))
+        at = self.now + delay
+        if at < self._horizon:
+            heapq.heappush(self._queue, (at, NORMAL, next(self._eid), event))
+        else:  # _defer, inlined (three events in four wait for a later bucket)
+            try:
+                self._later[int(at * self._buckets_per_day)].append((at, NORMAL, next(self._eid), event))
+            except OverflowError:  # at infinity
+                self._defer((at, NORMAL, next(self._eid), event))
+
+    def drop_pending(self) -> None:
+        self._queue.clear()
+        self._later.clear()
+        self._later.numbers.clear()
+        self._open_bucket(int(self.now * self._buckets_per_day))
 
     def run_until(self, at: float) -> None:
         """Process events until time ``at``: what ``run(until=at)`` does, with
@@ -180,13 +316,14 @@ class Environment(StockEnvironment):
         until = simpy.Event(self)
         until._ok = True
         until._value = None
-        self.schedule(until, URGENT, at - self._now)  # before any other event at ``at``
+        self.schedule(until, URGENT, at - self.now)  # before any other event at ``at``
         queue = self._queue
         pop = heapq.heappop
         while True:
-            self._now, _, _, event = pop(queue)
-            self.now = self._now
+            now, _, _, event = pop(queue)
+            self.now = now
             if event is until:
+                self._now = now  # SimPy's own clock, read by nothing of this class's
                 return
             # SimPy marks an event processed by setting its callbacks to None (as its step()
             # does); the attribute's annotation leaves None out.

@@ -105,8 +105,9 @@ def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
         case.seen_need = need
         # Nothing to decide when the need seen calls for the step the child is on and no
         # institution plan is due: the child stays.
-        if (need == child.step or reachable_step(case, need, child.step) == child.step) and not _institution_plan_due(
-            m, case
+        step = child.step
+        if (need == step or reachable_step(case, need, step) == step) and (
+            step != INSTITUTION or not _institution_plan_due(m, case)
         ):
             case.over_served_reviews = 0
             case.family_request = False  # the child is not over-served now: a request lapses with it

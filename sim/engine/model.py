@@ -9,7 +9,9 @@ ladder, need, cases).
 from __future__ import annotations
 
 import heapq
+import math
 from array import array
+from operator import itemgetter
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -89,6 +91,13 @@ def _stock_keys(base: int, expected: float, kind: int, step: int, need: int) -> 
     return [mixed_key(cell, i) >> 11 for i in range(count)]
 
 
+def bucket_days(children: int) -> float:
+    """The width of the event queue's buckets of time (:class:`~sim.engine.kernel.Environment`):
+    a power of two near half a day per 20,000 children, so that a bucket holds some fifty events
+    whatever the size of the municipality (a run has about six events a day per 1,000 children)."""
+    return 2.0 ** min(4, max(-12, round(math.log2(10_000.0 / max(children, 1)))))
+
+
 def _stock_age(stream: Stream | ChildStream, mean_years: float) -> float:
     """An age in [0, 18) years with the given mean (3 to 15; 9 is uniform): children in care
     are older on average than children notified, since those whose need persists stay until
@@ -109,7 +118,7 @@ class Model:
     def __init__(self, scenario: Scenario, seed: int | list[int], years: float | None = None):
         s = self.scenario = self.initial_scenario = scenario
         self.seed = seed
-        self.env = Environment()
+        self.env = Environment(bucket_days=bucket_days(s.municipality.children))
         self.rng = Streams(seed)
         self.rec = Recorder()
         self._log_columns = self.rec.events.appenders()
@@ -303,7 +312,10 @@ class Model:
         births = np.frombuffer(self._closed_birth_days, dtype=np.float64)
         keep = np.flatnonzero(now - births < ADULT_DAYS)
         if len(keep) < len(births):
-            self.closed_children = list(map(self.closed_children.__getitem__, keep.tolist()))
+            if len(keep) > 1:  # itemgetter of many indices: a tuple, in C
+                self.closed_children = list(itemgetter(*keep.tolist())(self.closed_children))
+            else:
+                self.closed_children = [self.closed_children[i] for i in keep.tolist()]
             self._closed_birth_days = array("d", births[keep].tobytes())
 
     def _initial_stock(self) -> None:
@@ -596,7 +608,8 @@ class Model:
     def log(self, case: Case, event: str, worker: int | None = None) -> None:
         """One row of the event log (the hottest record: columns appended directly)."""
         if worker is None:
-            worker = case.owner.id if case.owner is not None else -1
+            owner = case.owner
+            worker = owner.id if owner is not None else -1
         t, ch, ca, ev, st, wo = self._log_columns
         child = case.child
         t(self.env.now)

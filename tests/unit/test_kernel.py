@@ -145,3 +145,99 @@ def test_an_ended_process_is_freed_without_the_cyclic_collector(fails):
     finally:
         if collecting:
             gc.enable()
+
+
+def _random_run(env, seed: int) -> list[tuple[float, str]]:
+    """Processes that wait random times (nothing, ties on round numbers, the ends of buckets,
+    fractions, far out), wait on events that others trigger, and interrupt one another."""
+    import random
+
+    rng = random.Random(seed)
+    trace: list[tuple[float, str]] = []
+    signals = [env.event() for _ in range(4)]
+    sleepers = []
+
+    def delay() -> float:
+        kind = rng.randrange(6)
+        if kind == 0:
+            return 0.0
+        if kind == 1:
+            return float(rng.randrange(4))  # ties at whole days
+        if kind == 2:
+            return rng.randrange(1, 64) / 16.0  # on the ends of buckets of many widths
+        if kind == 3:
+            return rng.random() * 2.0
+        if kind == 4:
+            return rng.random() * 200.0
+        return rng.expovariate(0.1)
+
+    def worker(name: str):
+        for step in range(40):
+            try:
+                yield env.timeout(delay())
+            except simpy.Interrupt as stop:
+                trace.append((env.now, f"{name} interrupted by {stop.cause}"))
+            trace.append((env.now, f"{name} {step}"))
+            action = rng.randrange(5)
+            k = rng.randrange(len(signals))
+            if action == 0 and not signals[k].triggered:
+                signals[k].succeed(name)
+            elif action == 1:
+                if signals[k].triggered:
+                    signals[k] = env.event()
+                try:
+                    value = yield signals[k] | env.timeout(delay())
+                    trace.append((env.now, f"{name} woke {sorted(map(str, value.values()))}"))
+                except simpy.Interrupt as stop:
+                    trace.append((env.now, f"{name} interrupted by {stop.cause} while waiting"))
+            elif action == 2 and sleepers:
+                target = sleepers[rng.randrange(len(sleepers))]
+                if target.is_alive and target is not env.active_process:
+                    target.interrupt(name)
+
+    for i in range(12):
+        sleepers.append(env.process(worker(f"w{i}")))
+    env.timeout(float("inf"))  # an event that never comes
+    env.run_until(400.0)
+    trace.append((env.now, "end"))
+    return trace
+
+
+@pytest.mark.parametrize("bucket_days", [2.0**-6, 0.25, 1.0, 16.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_two_level_queue_fires_events_in_simpys_order(bucket_days, seed):
+    """The fast loop's queue (a heap for the current bucket of time, lists for later ones) gives
+    the events in the order of SimPy's one heap, whatever the width of its buckets."""
+    stock = _random_run(StockEnvironment(), seed)
+    assert len(stock) > 400
+    assert _random_run(Environment(bucket_days=bucket_days), seed) == stock
+
+
+@pytest.mark.parametrize("bucket_days", [2.0**-3, 1.0])
+def test_the_two_level_queue_orders_by_time_priority_and_order_of_scheduling(bucket_days):
+    import random
+
+    from simpy.events import NORMAL, URGENT
+
+    rng = random.Random(7)
+    env = Environment(bucket_days=bucket_days)
+    fired: list[int] = []
+    expected = []
+    for n in range(3000):
+        event = env.event()
+        event._ok, event._value = True, n
+        event.callbacks.append(lambda e: fired.append(e.value))
+        at = rng.choice([0.0, 1.0, 2.5, rng.random() * 50.0, rng.randrange(400) / 8.0, 1e9])
+        priority = rng.choice([URGENT, NORMAL])
+        env.schedule(event, priority, at)
+        expected.append((at, priority, n))
+    assert env.peek() == 0.0
+    env.run_until(1e10)
+    assert fired == [n for _, _, n in sorted(expected)]
+    assert env.peek() == float("inf")
+
+
+@pytest.mark.parametrize("width", [0.0, -1.0, 0.3, 3.0])
+def test_buckets_are_a_power_of_two_days_wide(width):
+    with pytest.raises(ValueError, match="power of two"):
+        Environment(bucket_days=width)
