@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.experiments.batch import BatchResult, BatchSpec, ScenarioEntry, run_batch
@@ -157,8 +158,10 @@ def run_region(
 def observed_table(replications: pd.DataFrame, towns: list[Municipality]) -> pd.DataFrame | None:
     """Each observed figure of the list beside the model's mean and 95 % interval over the
     replications (None when the list gives none): ``municipality``, ``figure``, ``unit``,
-    ``observed``, ``mean``, ``ci_low``, ``ci_high``, ``difference`` (model - observed),
-    ``relative_difference`` and ``inside`` (whether the observed value lies in the interval)."""
+    ``observed``, ``mean``, ``ci_low``, ``ci_high``, ``range_low`` and ``range_high`` (the
+    2.5 % and 97.5 % points of the single replications: where one run of the municipality
+    lands, as one observed period does), ``difference`` (model - observed),
+    ``relative_difference`` and ``inside`` (whether the observed value lies in that range)."""
     if not any(t.observed for t in towns):
         return None
     derived = _derived(replications, {t.name: t.children for t in towns})
@@ -167,7 +170,9 @@ def observed_table(replications: pd.DataFrame, towns: list[Municipality]) -> pd.
         mine = derived[derived["scenario"] == town.name]
         for key, value in town.observed:
             figure = FIGURES[key]
-            mean, low, high, n = mean_ci(mine[figure.indicator].to_numpy())
+            values = mine[figure.indicator].to_numpy(dtype=float)
+            mean, low, high, n = mean_ci(values)
+            spread_low, spread_high = np.nanpercentile(values, [2.5, 97.5]) if n else (math.nan, math.nan)
             rows.append(
                 {
                     "municipality": town.name,
@@ -177,10 +182,12 @@ def observed_table(replications: pd.DataFrame, towns: list[Municipality]) -> pd.
                     "mean": mean,
                     "ci_low": low,
                     "ci_high": high,
+                    "range_low": float(spread_low),
+                    "range_high": float(spread_high),
                     "replications": n,
                     "difference": mean - value,
                     "relative_difference": (mean - value) / value if value else math.nan,
-                    "inside": bool(low <= value <= high),
+                    "inside": bool(spread_low <= value <= spread_high),
                 }
             )
     return pd.DataFrame(rows)

@@ -46,11 +46,19 @@ def per_1000_text(table: pd.DataFrame) -> str:
 
 def observed_text(observed: pd.DataFrame) -> str:
     """Each observed figure beside the model's mean and interval, one row each."""
-    header = ["municipality", "observed figure", "observed", "model [95 % interval]", "model - observed"]
+    header = [
+        "municipality",
+        "observed figure",
+        "observed",
+        "model [95 % interval]",
+        "one run's range",
+        "model - observed",
+    ]
     rows = []
     for _, r in observed.iterrows():
         model = f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+        spread = f"{r['range_low']:.3g} to {r['range_high']:.3g}"
         relative = r["relative_difference"]
         change = f"{r['difference']:+.3g} ({relative:+.0%})" if relative == relative else f"{r['difference']:+.3g}"
-        rows.append([str(r["municipality"]), str(r["figure"]), f"{r['observed']:g}", model, change])
+        rows.append([str(r["municipality"]), str(r["figure"]), f"{r['observed']:g}", model, spread, change])
     return text_table(header, rows)

@@ -88,7 +88,9 @@ def test_observed_figures_sit_beside_the_models_mean_and_interval():
     care = reps[reps["scenario"] == "a"]["children_in_care_per_1000"].to_numpy()
     assert (a["mean"], a["ci_low"], a["ci_high"]) == pytest.approx(mean_ci(care)[:3])
     assert a["observed"] == 10.0 and a["difference"] == pytest.approx(care.mean() - 10.0)
-    assert bool(a["inside"]) == (a["ci_low"] <= 10.0 <= a["ci_high"])
+    low, high = np.percentile(care, [2.5, 97.5])
+    assert (a["range_low"], a["range_high"]) == pytest.approx((low, high))
+    assert bool(a["inside"]) == (low <= 10.0 <= high)
     # notifications per 1,000 children: the replications' notifications a year over b's 4,000 children
     notes = reps[reps["scenario"] == "b"]["notifications_per_year"].to_numpy() / 4
     assert b["mean"] == pytest.approx(notes.mean()) and not b["inside"]  # about 25 against 200
@@ -186,7 +188,7 @@ def test_region_runs_writes_region_csv_and_gives_twins_their_own_streams(tmp_pat
     # twin_a's observed figure, far above the model's: shown beside it, outside its interval
     observed = pd.read_csv(tmp_path / "one" / "observed.csv")
     assert list(observed["municipality"]) == ["twin_a"] and not observed["inside"].item()
-    assert "observed figures against the model (1 of 1 outside" in out and "welfare-sim calibrate" in out
+    assert "observed figures against the model (1 of 1 outside the range" in out and "welfare-sim calibrate" in out
     # Two municipalities with the same counts are independent draws, not the same one twice.
     a = reps[reps["scenario"] == "twin_a"]["cost_total_per_year"].to_numpy()
     b = reps[reps["scenario"] == "twin_b"]["cost_total_per_year"].to_numpy()

@@ -108,11 +108,14 @@ def cmd_region(args) -> int:
     if result.observed is not None:
         outside = int((~result.observed["inside"]).sum())
         print()
-        print(f"observed figures against the model ({outside} of {len(result.observed)} outside its 95 % interval):")
+        print(
+            f"observed figures against the model ({outside} of {len(result.observed)} outside the range of one "
+            "run, the 2.5 % to 97.5 % points of the replications):"
+        )
         print(observed_text(result.observed))
         if outside:
             print(
-                "a figure far outside: the shipped parameters do not describe that municipality; fit them with "
+                "a figure outside: the shipped parameters may not describe that municipality; fit them with "
                 "welfare-sim init NAME ... and welfare-sim calibrate NAME.toml --observed OBSERVED.toml"
             )
     from sim.present.text import desk_warning
