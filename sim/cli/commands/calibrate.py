@@ -195,7 +195,10 @@ def cmd_calibrate(args) -> int:
     print()
     print(f"results written to {out}")
     if target is not None:
-        print(f"wrote {target}: based on {file.name}, with the fitted values and their 'calibrated:' notes")
+        print(
+            f"wrote {target}: based on {file.name}, with the fitted values, the initial stock they end in, and "
+            "their 'calibrated:' notes"
+        )
         print(f"next: welfare-sim run {target}   (or welfare-sim compare {file} {target})")
     elif not args.write:
         print(f"to keep the fitted values: the same command with --write (writes {file.stem}{SUFFIX}.toml)")
