@@ -41,6 +41,11 @@ def collector_paused() -> Iterator[None]:
 class StockEnvironment(simpy.Environment):
     """SimPy as shipped, with the kernel's calls written on its own loop."""
 
+    def __init__(self, bucket_days: float = 1.0) -> None:
+        # One heap of every pending event: the width of :class:`Environment`'s buckets of
+        # time means nothing here, and is taken so that either can run a model.
+        super().__init__()
+
     def succeed_after(self, event: simpy.Event, delay: float, value: Any) -> None:
         """Let the untriggered ``event`` succeed with ``value`` after ``delay`` days, scheduled
         as a :class:`simpy.Timeout` of that delay would be."""
