@@ -74,7 +74,7 @@ def register(sub) -> None:
         "--settle",
         action="store_true",
         help="start the files from the municipality's own steady state: run it from the shipped stock and write "
-        "the state it ends in as its [initial_stock] (a small team settles higher; takes a while for many children)",
+        "the state it ends in as its [initial_stock] (for staff per child unlike the baseline's; minutes, not seconds)",
     )
     p.add_argument(
         "--settle-years",
