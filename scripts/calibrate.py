@@ -191,9 +191,7 @@ class Problem:
         """Run ``name`` and take its mean end state as its new stock; returns the runs."""
         scenario = self.scenario(name, x, warmup=warmup)
         reps, ends = self.run(scenario, replications=replications)
-        self.stock[name] = calibration.steady_stock(
-            [end["stock"] for end in ends], scenario.municipality.children, [end["known"] for end in ends]
-        )
+        self.stock[name] = calibration.steady_stock(ends, scenario.municipality.children)
         return reps
 
     def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[dict[str, pd.DataFrame]]]:
@@ -357,6 +355,18 @@ def set_toml_value(path: Path, section: str, key: str, value, note: str) -> None
     atomic_write(path, "".join(lines).encode("utf-8"))  # a scenario file is never left half-written
 
 
+def write_stocks(stocks: dict) -> None:
+    """The baseline's and the Swedish model's initial stocks (``stocks[name]``: dotted
+    ``initial_stock.*`` values) into their files, each with the calibration's note."""
+    note = (
+        "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
+        "the calibration's long runs, per 1,000 children, scripts/calibrate.py"
+    )
+    for name in (BASELINE, SWEDISH):
+        for key in calibration.STOCK_FIELDS:
+            set_toml_value(SCENARIOS / f"{name}.toml", "initial_stock", key, stocks[name][f"initial_stock.{key}"], note)
+
+
 def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
     base_file = SCENARIOS / f"{BASELINE}.toml"
     tag = "scripts/calibrate.py"
@@ -405,15 +415,7 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
             round(float(values[name]), by_name[name].digits),
             f"calibrated: {by_name[name].what}, against {against(name)} (docs/conceptual-model.md §5), {tag}",
         )
-    stock_note = (
-        "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
-        f"the calibration's long runs, per 1,000 children, {tag}"
-    )
-    for name in (BASELINE, SWEDISH):
-        stock = stocks[name]
-        path = SCENARIOS / f"{name}.toml"
-        for key in calibration.STOCK_FIELDS:
-            set_toml_value(path, "initial_stock", key, stock[f"initial_stock.{key}"], stock_note)
+    write_stocks(stocks)
     set_toml_value(
         base_file,
         "staffing",
@@ -458,15 +460,9 @@ def stock_only(problem: Problem, x: np.ndarray, args) -> int:
     text, _ = report(pd.concat(reps.values(), ignore_index=True))
     print(text)
     if args.write:
-        note = (
-            "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
-            "the calibration's long runs, per 1,000 children, scripts/calibrate.py"
-        )
+        write_stocks(problem.stock)
         for name in (BASELINE, SWEDISH):
-            path = SCENARIOS / f"{name}.toml"
-            for key in calibration.STOCK_FIELDS:
-                set_toml_value(path, "initial_stock", key, problem.stock[name][f"initial_stock.{key}"], note)
-            load_scenario(path)  # still valid
+            load_scenario(SCENARIOS / f"{name}.toml")  # still valid
         print("stocks written to scenarios/danish_baseline.toml and swedish_model.toml")
     problem.backend.close()
     return 0

@@ -370,17 +370,18 @@ END_STATE: Tables = ("stock", "known")
 """The tables of a run :func:`steady_stock` reads."""
 
 
-def steady_stock(stocks: Sequence[pd.DataFrame], children: int, known: Sequence[pd.DataFrame] = ()) -> dict[str, Any]:
+def steady_stock(ends: Sequence[Mapping[str, pd.DataFrame]], children: int) -> dict[str, Any]:
     """The initial stock (dotted ``initial_stock.*`` overrides) that is the mean end state of
-    runs: their ``stock`` tables (:mod:`sim.engine.recorder`), and their ``known`` tables (the
-    children known from closed cases; none given: none known), of a municipality of ``children``.
+    runs of a municipality of ``children``: each end state the run's :data:`END_STATE` tables,
+    ``stock`` (the open cases, :mod:`sim.engine.recorder`) and ``known`` (the children known
+    from closed cases).
 
     Open cases per 1,000 children by step and need; the share whose need persists by step and
     need (a cell no run saw takes its step's share); the mean age by step (3 to 15 years); by
     step, the share moved down within the relapse window, the share of those not yet followed
     up in full, and the share of the over-served already found so at a review; the cases under
     investigation per 1,000 children by need, and the share of them from an application."""
-    if not stocks:
+    if not ends:
         raise CalibrationError("steady_stock: no runs to take the stock from")
     counts = np.zeros((5, 6))
     persistent = np.zeros((5, 6))
@@ -388,7 +389,8 @@ def steady_stock(stocks: Sequence[pd.DataFrame], children: int, known: Sequence[
     pipeline = np.zeros(6)
     applications = 0.0
     moved, unsupported, over_served, reviewed = np.zeros(5), np.zeros(5), np.zeros(5), np.zeros(5)
-    for stock in stocks:
+    for end in ends:
+        stock = end["stock"]
         ladder = stock[stock["step"] > 0]
         step_index = ladder["step"].to_numpy() - 1
         in_window = ladder["relapse_days_left"].to_numpy() > 0
@@ -409,8 +411,8 @@ def steady_stock(stocks: Sequence[pd.DataFrame], children: int, known: Sequence[
     step_share = np.divide(persistent.sum(axis=1), per_step, out=np.zeros(5), where=per_step > 0)
     share = np.where(counts > 0, persistent / np.where(counts > 0, counts, 1.0), step_share[:, None])
     mean_age = np.where(per_step > 0, ages / np.where(per_step > 0, per_step, 1.0), 9.0).clip(3.0, 15.0)
-    per_1000 = 1000.0 / len(stocks) / children
-    pool = pd.concat(known, ignore_index=True) if known else pd.DataFrame({"age_years": [], "persistent": []})
+    per_1000 = 1000.0 / len(ends) / children
+    pool = pd.concat([end["known"] for end in ends], ignore_index=True)
     prefix = "initial_stock."
     return {
         prefix + "open_cases_per_1000_children": [[round(float(v), 3) for v in row] for row in counts * per_1000],
@@ -424,7 +426,7 @@ def steady_stock(stocks: Sequence[pd.DataFrame], children: int, known: Sequence[
         prefix + "under_investigation_application_share": round(applications / pipeline.sum(), 3)
         if pipeline.sum()
         else 0.0,
-        prefix + "known_children_per_1000": round(len(pool) * 1000.0 / max(len(known), 1) / children, 2),
+        prefix + "known_children_per_1000": round(len(pool) * per_1000, 2),
         prefix + "known_children_persistent_share": round(float(pool["persistent"].mean()), 3) if len(pool) else 0.0,
         prefix + "known_children_mean_age_years": round(float(np.clip(pool["age_years"].mean(), 3.0, 15.0)), 2)
         if len(pool)
@@ -714,9 +716,7 @@ def calibrate(
             reps, results = replicate(backend, at(x), replications, seed, run_years, END_STATE)
             cache[key] = (_residuals(reps, observed), reps)
             children = base.municipality.children
-            stocks[key] = steady_stock(
-                [r.tables["stock"] for r in results], children, [r.tables["known"] for r in results]
-            )
+            stocks[key] = steady_stock([r.tables for r in results], children)
             counter[0] += 1
             if progress is not None:
                 res = cache[key][0]

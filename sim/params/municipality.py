@@ -110,10 +110,17 @@ def _scenario_text(
     lines = [f"# {line}" if line else "#" for line in header]
     lines += [f"base = {_toml_string(base)}", f"name = {_toml_string(name)}", f"title = {_toml_string(title)}"]
     for table, rows in tables.items():
-        lines += ["", f"[{table}]"]
-        lines += [f"{key} = {value}" for key, value, _ in rows]
-        lines += [f"source.{key} = {_toml_string(note)}" for key, _, note in rows]
+        lines += _table_lines(table, rows)
     return "\n".join(lines) + "\n"
+
+
+def _table_lines(table: str, rows: list[tuple[str, str, str]]) -> list[str]:
+    """A TOML table of (key, value as TOML, note) rows: a blank line, ``[table]``, the
+    ``key = value`` lines, then each key's ``source.key`` note."""
+    lines = ["", f"[{table}]"]
+    lines += [f"{key} = {value}" for key, value, _ in rows]
+    lines += [f"source.{key} = {_toml_string(note)}" for key, _, note in rows]
+    return lines
 
 
 def municipality_files(town: Municipality, transition: TransitionPlan | None = None) -> dict[str, str]:
@@ -379,7 +386,4 @@ def stock_table_text(stock: dict[str, Any], note: str) -> str:
     from sim.params.observed import _toml_value
 
     rows = [(dotted.split(".", 1)[1], _toml_value(value), note) for dotted, value in stock.items()]
-    lines = ["", "[initial_stock]"]
-    lines += [f"{key} = {value}" for key, value, _ in rows]
-    lines += [f"source.{key} = {_toml_string(text)}" for key, _, text in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(_table_lines("initial_stock", rows)) + "\n"

@@ -139,7 +139,7 @@ def test_init_settle_starts_the_files_from_the_municipality_s_own_end_state(tmp_
         _, results = replicate(backend, runs, 2, 1, 1.0, END_STATE)
     finally:
         backend.close()
-    stock = steady_stock([r.tables["stock"] for r in results], 3000, [r.tables["known"] for r in results])
+    stock = steady_stock([r.tables for r in results], 3000)
     assert settled.initial_stock.model_dump(exclude={"source"}) == {
         key: stock[f"initial_stock.{key}"] for key in STOCK_FIELDS
     }

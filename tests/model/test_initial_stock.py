@@ -165,7 +165,7 @@ def test_the_stock_is_the_mean_end_state_of_the_runs():
         pd.DataFrame({"child": [1, 2], "age_years": [10.0, 14.0], "persistent": [True, False]}),
         pd.DataFrame({"child": [3], "age_years": [12.0], "persistent": [True]}),
     ]
-    out = steady_stock([a, b], 2000, known)
+    out = steady_stock([{"stock": a, "known": known[0]}, {"stock": b, "known": known[1]}], 2000)
     assert set(out) == {f"initial_stock.{key}" for key in STOCK_FIELDS}
     InitialStock(**{key.split(".", 1)[1]: value for key, value in out.items()})  # a valid stock
     per_1000 = out["initial_stock.open_cases_per_1000_children"]

@@ -237,9 +237,7 @@ def _settled(scenario, args) -> str:
         _, results = replicate(backend, runs, replications, 1, years, END_STATE)
     finally:
         backend.close()
-    stock = steady_stock(
-        [r.tables["stock"] for r in results], scenario.municipality.children, [r.tables["known"] for r in results]
-    )
+    stock = steady_stock([r.tables for r in results], scenario.municipality.children)
     note = (
         f"calibrated: the state {scenario.name}'s own runs end in: the mean end state of {replications} runs of "
         f"{years:g} years from the shipped stock, per 1,000 children (welfare-sim init --settle, "
