@@ -23,10 +23,13 @@ there are none.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
+from sim.experiments.calibration import DANISH_FIGURES, DANISH_TARGETS, MISSING, PARAMETERS, Target, range_residuals
 from sim.experiments.validation import BASELINE, CHECKS, NOT_MET, _derived
 from sim.results.stats import mean_ci
 
@@ -123,3 +126,53 @@ def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
     assert scenario.practice.source["step_down_after_reviews"] == "calibrated: a test"
     assert scenario.practice.source["institution_plan_after_days"] == "calibrated: another test"
     assert [f.name for f in tmp_path.iterdir()] == [path.name]  # the temporary file was renamed, none left
+
+
+# ----------------------------------------------------------------------------- targets in ranges
+
+
+def test_a_target_counts_the_figure_inside_its_range_and_weighs_the_outside():
+    """Range 8 to 12 (half-width 2), figure 10, the default margin 0.15 (0.3 clear of each end)
+    and outside weight 3: at the figure both residuals are 0; near it, inside, the first is the
+    distance in half-widths and the second 0; inside but within the margin of an end, the second
+    counts the distance into the margin; outside, the whole distance past the margin, three
+    times; a weight scales both."""
+    target = Target("x", 8.0, 12.0, figure=10.0)
+    assert target.residuals(10.0) == (0.0, 0.0)
+    point, outside = target.residuals(10.2)
+    assert point == pytest.approx(0.1) and outside == 0.0
+    point, outside = target.residuals(11.9)  # 0.2 past 11.7, the margin's edge
+    assert point == pytest.approx(0.95) and outside == pytest.approx(3 * 0.1)
+    point, outside = target.residuals(13.0)  # 1.3 past the margin's edge
+    assert point == pytest.approx(1.5) and outside == pytest.approx(3 * 0.65)
+    assert outside > point  # outside the range, the range counts more than the figure
+    point, outside = target.residuals(6.0)  # below: the same rule, from 8.3
+    assert point == pytest.approx(-2.0) and outside == pytest.approx(3 * (8.3 - 6.0) / 2)
+    heavy = Target("x", 8.0, 12.0, figure=10.0, weight=2.0)
+    assert heavy.residuals(13.0) == pytest.approx((3.0, 6 * 0.65))
+    assert Target("x", 8.0, 12.0).residuals(11.0) == (0.0, 0.0)  # no figure: only the range
+    assert Target("x", 8.0, 12.0).residuals(12.5)[1] == pytest.approx(3 * 0.8 / 2)
+    assert Target("x", 8.0, 12.0, figure=10.0).residuals(math.nan) == (MISSING, MISSING)
+    assert target.residuals(11.9, outside=1.0, margin=0.0) == pytest.approx((0.95, 0.0))
+
+
+def test_range_residuals_are_two_per_target_of_the_mean_over_the_replications():
+    reps = pd.DataFrame({"a": [9.0, 11.4], "b": [0.5, 0.7], "c": [math.nan, math.nan]})
+    targets = [Target("a", 8, 12, 10.0), Target("b", 0, 1), Target("c", 0, 1, 0.5)]
+    res = range_residuals(reps, targets)
+    assert res.shape == (6,)
+    assert res[:2] == pytest.approx([0.1, 0.0])  # mean 10.2
+    assert res[2:4] == pytest.approx([0.0, 0.0])  # mean 0.6, no figure
+    assert list(res[4:]) == [MISSING, MISSING]
+
+
+def test_the_danish_targets_are_the_fitted_checks_with_their_figures_inside_the_ranges():
+    fitted = [c for c in CHECKS if c.scenario == BASELINE and c.fitted]
+    assert [(t.indicator, t.low, t.high) for t in DANISH_TARGETS] == [(c.indicator, c.low, c.high) for c in fitted]
+    figures = {t.indicator: t.figure for t in DANISH_TARGETS if t.figure is not None}
+    assert figures == {k: figure for k, (figure, _) in DANISH_FIGURES.items()}
+    for t in DANISH_TARGETS:
+        assert t.figure is None or t.low < t.figure < t.high, t.indicator
+        assert t.weight == 1.0
+    for p in PARAMETERS:  # every parameter's note names figures that exist
+        assert p.against and set(p.against) <= set(DANISH_FIGURES), p.name
