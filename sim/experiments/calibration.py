@@ -523,6 +523,66 @@ DANISH_TARGETS: tuple[Target, ...] = tuple(
 :data:`DANISH_FIGURES` where there is one, each of weight 1."""
 
 
+# ----------------------------------------------------------------------------- staffing
+
+
+def staff_for_caseload(caseload: Callable[[int], float], staff: int, target: float) -> tuple[int, float]:
+    """The staff whose caseload is nearest ``target`` cases each, and that caseload, where
+    ``caseload(n)`` is the simulated mean caseload with ``n`` staff and ``staff`` the staff now.
+    The open cases are shared among the staff, so the caseload scales about as 1 / staff; but
+    fewer hours also mean later closings, so of the two whole numbers around the estimate (at
+    least 1) the one whose simulated caseload is nearer the target is taken."""
+    load = caseload(staff)
+    estimate = load * staff / target
+    candidates = {max(1, math.floor(estimate)), max(1, math.ceil(estimate))}
+    loads = {n: (load if n == staff else caseload(n)) for n in sorted(candidates)}
+    best = min(loads, key=lambda n: abs(loads[n] - target))
+    return best, loads[best]
+
+
+def staff_for_cases(cases: float, caseload: float) -> int:
+    """The staff (at least 1) that carry ``cases`` open cases at about ``caseload`` each."""
+    return max(1, int(round(cases / caseload)))
+
+
+@dataclass(frozen=True)
+class PracticeCheck:
+    """Whether a practice runs with some staff: ``ok``, from the largest share of open cases
+    waiting for a caseworker and the smallest share of follow-ups on time over the replications."""
+
+    ok: bool
+    waiting_share: float
+    on_time_share: float
+
+
+def practice_runs(reps: pd.DataFrame, staff: int, max_waiting_share: float, min_on_time_share: float) -> PracticeCheck:
+    """Whether the practice run in ``reps`` (one row per replication) with ``staff`` caseworkers
+    runs in every replication: at most ``max_waiting_share`` of its open cases waiting on
+    average, and at least ``min_on_time_share`` of its follow-ups on time."""
+    cases = reps["mean_caseload_cases"] * staff
+    waiting = float((reps["waiting_list_mean"] / cases).max())
+    on_time = float(reps["followup_on_time_share"].min())
+    return PracticeCheck(waiting <= max_waiting_share and on_time >= min_on_time_share, waiting, on_time)
+
+
+def fewest_staff(runs: Callable[[int], bool], low: int, high: int, most: int | None = None) -> int:
+    """The fewest staff with which ``runs(n)`` holds, by bisection between ``low`` (which must
+    fail) and ``high`` (doubled, with ``low`` moved up to it, until it runs). ``runs`` must be
+    monotone: more staff never make it fail. Raises :class:`CalibrationError` when it fails
+    with more than ``most`` staff."""
+    while not runs(high):
+        if most is not None and high * 2 > most:
+            raise CalibrationError(f"staff: the practice does not run with up to {high} staff (at most {most})")
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        if runs(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
 # ----------------------------------------------------------------------------- the search
 
 

@@ -29,7 +29,19 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario, simulate
-from sim.experiments.calibration import DANISH_FIGURES, DANISH_TARGETS, MISSING, PARAMETERS, Target, range_residuals
+from sim.experiments.calibration import (
+    DANISH_FIGURES,
+    DANISH_TARGETS,
+    MISSING,
+    PARAMETERS,
+    CalibrationError,
+    Target,
+    fewest_staff,
+    practice_runs,
+    range_residuals,
+    staff_for_caseload,
+    staff_for_cases,
+)
 from sim.experiments.validation import BASELINE, CHECKS, NOT_MET, _derived
 from sim.results.stats import mean_ci
 
@@ -176,3 +188,58 @@ def test_the_danish_targets_are_the_fitted_checks_with_their_figures_inside_the_
         assert t.weight == 1.0
     for p in PARAMETERS:  # every parameter's note names figures that exist
         assert p.against and set(p.against) <= set(DANISH_FIGURES), p.name
+
+
+# ----------------------------------------------------------------------------- staffing
+
+
+def test_fewest_staff_bisects_to_the_first_that_runs():
+    calls = []
+
+    def runs(n: int) -> bool:  # a cheap monotone stand-in: the practice runs from 37 staff on
+        calls.append(n)
+        return n >= 37
+
+    assert fewest_staff(runs, 5, 10) == 37  # 10 fails: 20, 40, then between 20 and 40
+    assert calls[:3] == [10, 20, 40] and len(calls) <= 3 + 5
+    assert fewest_staff(runs, 30, 64) == 37
+    assert fewest_staff(runs, 36, 37) == 37
+    calls.clear()
+    assert fewest_staff(runs, 36, 100) == 37
+    assert all(36 < n <= 100 for n in calls)
+    with pytest.raises(CalibrationError, match="does not run with up to 20 staff"):
+        fewest_staff(runs, 5, 10, most=30)
+
+
+def test_staff_for_caseload_takes_the_whole_number_nearest_the_target():
+    calls = []
+
+    def caseload(n: int) -> float:  # 500 open cases, and a little more with fewer staff
+        calls.append(n)
+        return (500 + 100 / n) / n
+
+    staff, load = staff_for_caseload(caseload, 5, 48.0)
+    assert calls == [5, 10, 11]  # the current staff once, then the two around 520 / 48 = 10.8
+    assert staff == 11 and load == pytest.approx(caseload(11))
+    assert abs(caseload(11) - 48) < abs(caseload(10) - 48)
+    calls.clear()
+    assert staff_for_caseload(caseload, 10, 48.0)[0] == 11
+    assert calls == [10, 11]  # the current staff is not run twice
+    assert staff_for_caseload(lambda n: 0.5 / n, 4, 48.0)[0] == 1  # never fewer than one
+    assert staff_for_cases(540.0, 60.0) == 9
+    assert staff_for_cases(10.0, 60.0) == 1
+
+
+def test_a_practice_runs_only_when_every_replication_meets_both_requirements():
+    reps = pd.DataFrame(
+        {
+            "mean_caseload_cases": [20.0, 20.0],
+            "waiting_list_mean": [0.0, 3.0],  # 3 of 400 cases: 0.75 %
+            "followup_on_time_share": [0.97, 0.92],
+        }
+    )
+    check = practice_runs(reps, 20, 0.01, 0.9)
+    assert check.ok
+    assert check.waiting_share == pytest.approx(3 / 400) and check.on_time_share == pytest.approx(0.92)
+    assert not practice_runs(reps, 20, 0.005, 0.9).ok  # too many waiting in one replication
+    assert not practice_runs(reps, 20, 0.01, 0.95).ok  # too few on time in one replication
