@@ -57,6 +57,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,9 @@ from sim.engine.need import MAX_NEED
 from sim.experiments.jobs import Backend, Job, JobResult, Tables, local_backend
 from sim.experiments.validation import BASELINE, CHECKS, _derived
 from sim.params import Scenario
-from sim.params.observed import FIGURES, Observed
+from sim.params.observed import FIGURES, Observed, set_values_text
 from sim.results.stats import mean_ci
+from sim.storage.output import atomic_write
 
 Z95 = 1.959963984540054
 
@@ -581,6 +583,20 @@ def fewest_staff(runs: Callable[[int], bool], low: int, high: int, most: int | N
         else:
             low = mid
     return high
+
+
+# ----------------------------------------------------------------------------- writing into a file
+
+
+def write_values(path: str | Path, values: Mapping[str, tuple[Any, str]]) -> None:
+    """Set ``values`` (dotted field -> (value, its ``source`` note), the shape of
+    :meth:`CalibrationResult.written_values`) in the scenario file ``path`` in place
+    (:func:`sim.params.observed.set_values_text`: the value and note lines of each, nothing else
+    in the file changes), atomically: a reader sees the old file or the new one. Raises
+    :class:`sim.params.ScenarioError` when a section is missing (nothing written)."""
+    path = Path(path)
+    text = path.read_bytes().decode("utf-8")  # not read_text: its line endings are kept as they are
+    atomic_write(path, set_values_text(text, values, path.name).encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------- the search

@@ -24,6 +24,7 @@ there are none.
 from __future__ import annotations
 
 import math
+import tomllib
 
 import pandas as pd
 import pytest
@@ -41,8 +42,11 @@ from sim.experiments.calibration import (
     range_residuals,
     staff_for_caseload,
     staff_for_cases,
+    write_values,
 )
 from sim.experiments.validation import BASELINE, CHECKS, NOT_MET, _derived
+from sim.params import ScenarioError
+from sim.params.observed import set_values_text
 from sim.results.stats import mean_ci
 
 REPLICATIONS = 8
@@ -83,61 +87,6 @@ def test_the_calibrated_scenarios_meet_the_observed_figures(replications, check)
         f"({CONFIDENCE:.0%} CI, {n} replications of {YEARS:g} years) lies outside "
         f"the accepted {check.low:g} to {check.high:g} ({check.observed}, {check.source})"
     )
-
-
-def _calibrate_script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "calibrate.py"
-    spec = importlib.util.spec_from_file_location("calibrate_script", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
-    """``scripts/calibrate.py --write`` edits a scenario file in place: the value line and its
-    ``source.`` note in the named section (the value added before the notes when missing);
-    comments, other sections and other values stay as they were, and the file still loads."""
-    import difflib
-    import shutil
-
-    from sim.params import shipped_scenarios_dir
-
-    calibrate = _calibrate_script()
-    path = tmp_path / "danish_baseline.toml"
-    shutil.copy(shipped_scenarios_dir() / "danish_baseline.toml", path)
-    before = path.read_text(encoding="utf-8").splitlines()
-    calibrate.set_toml_value(path, "practice", "step_down_after_reviews", 3, "calibrated: a test")
-    # a key the section has a note for but no value (no institution plan in the Danish practice)
-    calibrate.set_toml_value(path, "practice", "institution_plan_after_days", 365.0, "calibrated: another test")
-    after = path.read_text(encoding="utf-8").splitlines()
-
-    diff = list(difflib.ndiff(before, after))
-    removed = sorted(line[2:] for line in diff if line.startswith("- "))
-    added = sorted(line[2:] for line in diff if line.startswith("+ "))
-    assert [line.split(" = ")[0] for line in removed] == [
-        "source.institution_plan_after_days",
-        "source.step_down_after_reviews",
-        "step_down_after_reviews",
-    ]
-    assert added == sorted(
-        [
-            'source.institution_plan_after_days = "calibrated: another test"',
-            'source.step_down_after_reviews = "calibrated: a test"',
-            "institution_plan_after_days = 365.0",
-            "step_down_after_reviews = 3",
-        ]
-    )
-    scenario = load_scenario(path)
-    assert scenario.practice.step_down_after_reviews == 3
-    assert scenario.practice.institution_plan_after_days == 365.0
-    assert scenario.practice.source["step_down_after_reviews"] == "calibrated: a test"
-    assert scenario.practice.source["institution_plan_after_days"] == "calibrated: another test"
-    assert [f.name for f in tmp_path.iterdir()] == [path.name]  # the temporary file was renamed, none left
 
 
 # ----------------------------------------------------------------------------- targets in ranges
@@ -243,3 +192,118 @@ def test_a_practice_runs_only_when_every_replication_meets_both_requirements():
     assert check.waiting_share == pytest.approx(3 / 400) and check.on_time_share == pytest.approx(0.92)
     assert not practice_runs(reps, 20, 0.005, 0.9).ok  # too many waiting in one replication
     assert not practice_runs(reps, 20, 0.01, 0.95).ok  # too few on time in one replication
+
+
+# ----------------------------------------------------------------------------- editing a file
+
+
+def test_the_calibration_writes_a_value_and_its_note_and_nothing_else(tmp_path):
+    """``write_values`` (what ``scripts/calibrate.py --write`` calls) edits a scenario file in
+    place: the value line and its ``source.`` note in the named section (the value added before
+    the notes when missing); comments, other sections and other values stay as they were, and
+    the file still loads."""
+    import difflib
+    import shutil
+
+    from sim.params import shipped_scenarios_dir
+
+    path = tmp_path / "danish_baseline.toml"
+    shutil.copy(shipped_scenarios_dir() / "danish_baseline.toml", path)
+    before = path.read_text(encoding="utf-8").splitlines()
+    write_values(
+        path,
+        {
+            "practice.step_down_after_reviews": (3, "calibrated: a test"),
+            # a key the section has a note for but no value (no institution plan in the Danish practice)
+            "practice.institution_plan_after_days": (365.0, "calibrated: another test"),
+        },
+    )
+    after = path.read_text(encoding="utf-8").splitlines()
+
+    diff = list(difflib.ndiff(before, after))
+    removed = sorted(line[2:] for line in diff if line.startswith("- "))
+    added = sorted(line[2:] for line in diff if line.startswith("+ "))
+    assert [line.split(" = ")[0] for line in removed] == [
+        "source.institution_plan_after_days",
+        "source.step_down_after_reviews",
+        "step_down_after_reviews",
+    ]
+    assert added == sorted(
+        [
+            'source.institution_plan_after_days = "calibrated: another test"',
+            'source.step_down_after_reviews = "calibrated: a test"',
+            "institution_plan_after_days = 365.0",
+            "step_down_after_reviews = 3",
+        ]
+    )
+    scenario = load_scenario(path)
+    assert scenario.practice.step_down_after_reviews == 3
+    assert scenario.practice.institution_plan_after_days == 365.0
+    assert scenario.practice.source["step_down_after_reviews"] == "calibrated: a test"
+    assert scenario.practice.source["institution_plan_after_days"] == "calibrated: another test"
+    assert [f.name for f in tmp_path.iterdir()] == [path.name]  # the temporary file was renamed, none left
+
+
+TEXT = (
+    "# a comment = kept\r\n"
+    "[need]\n"
+    "rate = 1.5  # replaced, comment and all\n"
+    "other = [1, 2]\n"
+    'source.rate = "old"\n'
+    'source.other = "kept \\"as is\\""\n'
+    "\n"
+    "\n"
+    "[children]\r\n"
+    "share = 0.1\r\n"
+    "\r\n"
+    "[staffing]\n"
+    "caseworkers = 12"
+)
+
+
+def test_set_values_replaces_value_and_note_adds_missing_ones_at_the_section_end_and_keeps_the_rest():
+    text = set_values_text(
+        TEXT,
+        {
+            "need.rate": (0.25, 'calibrated: a "quoted" note'),
+            "need.new": ([[0.5, 1], [2.0, 0.001]], "calibrated: new"),
+            "children.crisis_share": (0.0001, "calibrated: added"),
+            "staffing.caseworkers": (14, "calibrated: staff"),
+        },
+        "x.toml",
+    )
+    assert text == (
+        "# a comment = kept\r\n"
+        "[need]\n"
+        "rate = 0.25\n"
+        "other = [1, 2]\n"
+        "new = [[0.5, 1], [2.0, 0.001]]\n"  # the value before the section's notes
+        'source.rate = "calibrated: a \\"quoted\\" note"\n'
+        'source.other = "kept \\"as is\\""\n'
+        'source.new = "calibrated: new"\n'  # the note at the end, before the blank lines
+        "\n"
+        "\n"
+        "[children]\r\n"
+        "share = 0.1\r\n"
+        "crisis_share = 0.0001\n"
+        'source.crisis_share = "calibrated: added"\n'
+        "\r\n"
+        "[staffing]\n"
+        "caseworkers = 14\n"  # the last line had no end: it gets one, the note comes after it
+        'source.caseworkers = "calibrated: staff"\n'
+    )
+    assert tomllib.loads(text)["need"]["source"]["rate"] == 'calibrated: a "quoted" note'
+    assert set_values_text(TEXT, {}, "x.toml") == TEXT  # nothing to set: byte for byte the same
+
+
+def test_set_values_refuses_a_missing_section_and_writes_nothing(tmp_path):
+    with pytest.raises(ScenarioError, match=r"^x\.toml: no \[practice\] section$"):
+        set_values_text(TEXT, {"practice.step_down_after_reviews": (3, "n")}, "x.toml")
+    path = tmp_path / "x.toml"
+    path.write_bytes(TEXT.encode("utf-8"))
+    with pytest.raises(ScenarioError, match=r"x\.toml: no \[practice\] section"):
+        write_values(path, {"need.rate": (2.0, "n"), "practice.step_down_after_reviews": (3, "n")})
+    assert path.read_bytes() == TEXT.encode("utf-8")  # not even the section that exists
+    write_values(path, {"need.rate": (2.0, "n")})
+    assert path.read_bytes().startswith(b"# a comment = kept\r\n[need]\nrate = 2.0\n")
+    assert [f.name for f in tmp_path.iterdir()] == ["x.toml"]
