@@ -295,8 +295,12 @@ def overrides_at(base: Scenario, values: Mapping[str, float]) -> dict[str, Any]:
             values.get("institution_need_share", value_of(base, "institution_need_share")),
             values.get("light_need_share"),
         )
+    probe = base
     for name, value in values.items():
-        over.update(BY_NAME[name].overrides(float(value), base))
+        step = BY_NAME[name].overrides(float(value), probe)
+        if step:
+            over.update(step)
+            probe = base.with_overrides(**over)  # the next parameter's list (the improve rates) has this one's
     return over
 
 

@@ -38,6 +38,7 @@ from sim.experiments.calibration import (
     CalibrationError,
     Target,
     fewest_staff,
+    overrides_at,
     practice_runs,
     range_residuals,
     staff_for_caseload,
@@ -137,6 +138,16 @@ def test_the_danish_targets_are_the_fitted_checks_with_their_figures_inside_the_
         assert t.weight == 1.0
     for p in PARAMETERS:  # every parameter's note names figures that exist
         assert p.against and set(p.against) <= set(DANISH_FIGURES), p.name
+
+
+def test_parameters_set_together_each_see_the_others():
+    """Both improve rates freed: the rate of step 5 is set on the list the rate of steps 3-4 set
+    (each parameter of a list sees the values set before it)."""
+    base = load_scenario(BASELINE)
+    over = overrides_at(base, {"improve_steps_3_4": 0.7, "improve_step_5": 2.2})
+    rates = over["need.improve_rate_per_year_when_met"]
+    assert rates[2] == rates[3] == 0.7 and rates[4] == 2.2
+    assert rates[:2] == list(base.need.improve_rate_per_year_when_met)[:2]
 
 
 # ----------------------------------------------------------------------------- staffing
