@@ -4,8 +4,16 @@ with common random numbers and bounded least squares (issue 13).
 One engine for two users: ``welfare-sim calibrate FILE --observed OBSERVED.toml``
 (:func:`calibrate`: a municipality's file against its own figures,
 :mod:`sim.params.observed`) and ``scripts/calibrate.py`` (the shipped scenarios against the
-Danish figures), which takes its parameters (:data:`PARAMETERS`), its replications
-(:func:`replicate`) and its search (:func:`bounded_least_squares`) from here.
+Danish figures). The script holds only which scenarios, targets and parameters, the order of its
+steps and what it prints and notes; it takes from here its parameters (:data:`PARAMETERS`,
+:func:`overrides_at`), its replications (:func:`replicate`), its search
+(:func:`bounded_least_squares`), its targets and their residuals (:class:`Target`: a range with
+a margin and a point figure, :func:`range_residuals`, the Danish figures :data:`DANISH_TARGETS`),
+its staffing (:func:`staff_for_caseload`, :func:`staff_for_cases`, and :func:`fewest_staff` by
+bisection with :func:`practice_runs`), its steady-state stocks (:func:`steady_stock`), and the
+editing of a scenario file in place (:func:`write_values`, through
+:func:`sim.params.observed.set_values_text`, the writer of the values of the new file
+``welfare-sim calibrate --write`` makes too, :func:`sim.params.observed.calibrated_file_text`).
 
 What is fitted, and what never is
 ---------------------------------

@@ -19,6 +19,11 @@ the range.
 Fitted checks the calibration cannot honestly meet would be listed in ``sim.experiments.validation.NOT_MET``
 with the reason (the validation document prints it) and left out of the tolerance test; today
 there are none.
+
+The rest holds the pieces of the calibration ``scripts/calibrate.py`` calls in
+``sim.experiments.calibration`` to what they promise, on hand-made numbers and cheap stand-ins
+(no simulation): the residuals of a target with a range and a figure, the staffing searches, the
+editing of a scenario file in place, and that the script still starts.
 """
 
 from __future__ import annotations
@@ -88,6 +93,44 @@ def test_the_calibrated_scenarios_meet_the_observed_figures(replications, check)
         f"({CONFIDENCE:.0%} CI, {n} replications of {YEARS:g} years) lies outside "
         f"the accepted {check.low:g} to {check.high:g} ({check.observed}, {check.source})"
     )
+
+
+def _calibrate_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "calibrate.py"
+    spec = importlib.util.spec_from_file_location("calibrate_script", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_calibration_script_still_starts_and_keeps_its_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _calibrate_script().main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ")
+    assert "Calibrate the shipped scenarios on Danish figures only (issue 10)." in out
+    for option in (
+        "--replications",
+        "--years",
+        "--warmup",
+        "--first-warmup",
+        "--rounds",
+        "--seed",
+        "--evaluations",
+        "--check-replications",
+        "--workers",
+        "--start",
+        "--no-search",
+        "--stock-only",
+        "--write",
+    ):
+        assert option in out
 
 
 # ----------------------------------------------------------------------------- targets in ranges
