@@ -2,63 +2,34 @@
 
 Run:  python scripts/calibrate.py [--replications 3] [--years 8] [--warmup 8] [--rounds 2] [--seed 2026] [--write]
 
-What it does
-------------
-Only the **Danish baseline** is fitted. Its figures in docs/conceptual-model.md §5 (Danmarks
-Statistik and the Danish rows of seed 002, see docs/sources.md: ``sim.experiments.validation.CHECKS`` with
-``fitted=True``) give the residuals; the Swedish rows of ``docs/VALIDATION.md`` are never seen
-here, so they are checks out of sample.
+Only the **Danish baseline** is fitted, to the Danish figures of docs/conceptual-model.md §5
+(``DANISH_TARGETS``): the Swedish rows of docs/VALIDATION.md are checks out of sample. The
+parameters (``PARAMETERS``) are the children's and their needs', which the other scenarios inherit
+from the baseline's file; no practice is fitted. Each evaluation runs ``--replications``
+replications (seeds ``[seed, r]``: common random numbers) after ``--warmup`` years from the
+current estimate of the baseline's steady state; ``--rounds`` rounds of bounded least squares,
+each from the stock the last one measured. Then the baseline's caseworkers are scaled to about 48
+cases each (Herning before the pilot), the high-load scenario's to about 60, and the Swedish
+model's are the fewest with which its practice runs in every replication (its own requirement;
+its caseload is checked against Borås's 15-20 out of sample); each scenario's initial stock is
+its steady state, the mean end state of ``--check-replications`` runs (a file without one gets a
+first after ``--first-warmup`` years from empty). ``--no-search`` skips the fit, ``--stock-only``
+re-derives only the stocks; ``--write`` writes the values, each with a ``source.<field> =
+"calibrated: ..."`` note, and leaves the rest of the files as it is.
 
-The parameters fitted (``PARAMETERS``) describe the children and how their needs change, which
-every scenario shares (they live in the baseline's file and the others inherit them): the share
-of notified children whose need calls for a placement and how much of it for an institution, the
-share whose need persists for years and how slowly it falls, the share of notifications that come
-with an acute crisis (the short placements), the rates at which foster or kinship
-care and an institution meet a need, the rise of a met need, the relapse after a move down, and
-how often a family's network offers a kinship placement by itself. No practice is fitted: the
-practices are written from the sources (and marked assumptions where we had to read them).
-
-Each evaluation runs ``--replications`` replications of the baseline (seed ``[seed, r]``, the same
-at every evaluation: common random numbers) from the current estimate of its steady state (the
-initial stock) with ``--warmup`` years of warm-up; the residuals are those of
-``sim.experiments.validation.CHECKS`` as before: ``(mean - figure) / (half the accepted range)`` for a check with
-a point figure (``TARGETS``) and ``OUTSIDE`` times the distance outside the range for every fitted
-check. ``scipy.optimize.least_squares`` (bounded, trust region) minimises their squares; the best
-evaluation is kept.
-
-Then, from the fitted parameters:
-
-* the baseline's caseworkers are scaled to about 48 cases each (Herning before the pilot), and
-  the high-load scenario's to about 60 (the high end of Danish caseloads);
-* the Swedish model's caseworkers are the fewest with which its practice runs, in every
-  replication: no waiting list under the 120-point cap (at most 1 % of its open cases waiting on
-  average) and at least 90 % of follow-ups on time. This is the practice's own requirement, not
-  a Swedish figure: the caseload it gives is checked against Borås's 15-20 out of sample;
-* each scenario's initial stock is its own steady state: the open cases per 1,000 children by
-  step and need, the share of them whose need persists and their children's mean age, averaged
-  over the end states of ``--check-replications`` runs. The search runs in ``--rounds`` rounds,
-  each from the stock the last one measured; a file without a stock gets one first from a run of
-  ``--first-warmup`` years from an empty department (a need that persists fills the stock over a
-  childhood, so that run is long).
-
-The parameters, the replications (``replicate``: through ``sim.experiments.jobs.local_backend``)
-and the bounded least-squares search are ``sim.experiments.calibration``'s, the engine of
-``welfare-sim calibrate``; what is this script's own is the Danish targets and their residuals
-(ranges with margins, not ``(mean - figure) / sd``), the staffing and the steady-state stocks of
-the shipped scenarios, and the editing of their files.
-
-``--write`` writes the values into the scenario files, each with a ``source.<field> = "calibrated:
-..."`` note; the rest of the files is left as it is. ``--no-search`` skips the fit (re-derives
-staffing and stocks, and checks) after a change elsewhere in the model.
+This script says which scenarios, targets and parameters, the order of the steps, and what is
+printed and noted; the engine is ``sim.experiments.calibration``, that of ``welfare-sim
+calibrate``: parameters, replications, search, targets and residuals (``range_residuals``),
+staffing (``staff_for_caseload``, ``staff_for_cases``, ``fewest_staff``, ``practice_runs``),
+stocks (``steady_stock``) and the editing of a scenario file (``write_values``).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import re
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -68,46 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim import load_scenario  # noqa: E402
-from sim.experiments import calibration  # noqa: E402
-from sim.experiments.calibration import (  # noqa: E402
-    PARAMETERS,
-    bounded_least_squares,
-    need_mix,
-    replicate,
-    value_of,
-)
+from sim.experiments import calibration as cal  # noqa: E402
 from sim.experiments.jobs import local_backend  # noqa: E402
-from sim.experiments.validation import BASELINE, CHECKS, SWEDISH, evaluate_checks  # noqa: E402
+from sim.experiments.validation import BASELINE, SWEDISH, evaluate_checks  # noqa: E402
 from sim.params.schema import InitialStock  # noqa: E402
-from sim.storage.output import atomic_write  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 HIGH_LOAD = "danish_high_load"
-FITTED = tuple(c for c in CHECKS if c.scenario == BASELINE and c.fitted)
-
-TARGETS: dict[str, tuple[float, float, str]] = {
-    # indicator of the baseline: (the figure of docs/conceptual-model.md §5, weight, what it is called in a note)
-    "children_in_care_per_1000": (10.0, 1.0, "about 10 placed children per 1,000 (Danmarks Statistik)"),
-    "time_in_care_years": (4.0, 1.0, "about 4 years in care (Danmarks Statistik)"),
-    "care_left_within_year_share": (
-        0.16,
-        1.0,
-        "16 % of those placed on 1 January gone by 31 December (Danmarks Statistik)",
-    ),
-    "care_type_change_share": (0.07, 1.0, "about 7 % of children placed all year changing type (Danmarks Statistik)"),
-    "care_days_share_foster": (0.63, 1.0, "63 % of placed children in foster care (Danmarks Statistik)"),
-    "care_days_share_institution": (0.31, 1.0, "17 % in institutions + 14 % in care homes (Danmarks Statistik)"),
-    "placement_share_kinship": (0.025, 1.0, "under 1 in 20 placements in kinship care (seed 002)"),
-    "replacement_share": (0.11, 1.0, "just over 1 in 10 re-placements (seed 002)"),
-}
-OUTSIDE = 3.0
-"""The extra weight of the distance outside a check's accepted range: the ranges come first,
-the figures inside them second."""
-MARGIN = 0.15
-"""The share of a range's half-width the fit keeps clear of each end: the calibration's seed is
-not the validation's, and a figure fitted just inside a range at one seed lands just outside it at
-another (leaving care within the year, before the crises and before an end at 18 was left out of
-it: 0.215 at seed 2026, 0.222 at seed 1 with the margin at 0)."""
 CASELOADS = {BASELINE: 48.0, HIGH_LOAD: 60.0}
 """Mean cases per caseworker the Danish staffing is scaled to: Herning before the pilot (about 48;
 KORA, docs/conceptual-model.md §5), and the high end of Danish caseloads (seed 003)."""
@@ -115,353 +53,201 @@ SWEDISH_ON_TIME = 0.9
 SWEDISH_WAITING_SHARE = 0.01
 """The Swedish practice runs when at least this share of follow-ups is on time and at most this
 share of its open cases waits for a caseworker (the practice's own requirement)."""
+NAMES = tuple(p.name for p in cal.PARAMETERS)
+TAG = "scripts/calibrate.py"
 
 
-NAMES = tuple(p.name for p in PARAMETERS)
-
-
-def current_values(base) -> np.ndarray:
-    return np.array([value_of(base, p.name) for p in PARAMETERS])
-
-
-def to_unit(x: np.ndarray) -> np.ndarray:
-    return calibration.to_unit(x, PARAMETERS)
-
-
-def from_unit(u: np.ndarray) -> np.ndarray:
-    return calibration.from_unit(u, PARAMETERS)
-
-
-def rounded(x: np.ndarray) -> np.ndarray:
-    return calibration.rounded(x, PARAMETERS)
-
-
-def _empty_stock() -> dict:
-    return {f"initial_stock.{key}": value for key, value in InitialStock().model_dump().items()}
-
-
-def _stock_of(scenario) -> dict:
-    stock = scenario.initial_stock.model_dump()
-    return {f"initial_stock.{key}": stock[key] for key in calibration.STOCK_FIELDS}
+def _stock(scenario) -> dict:
+    """A file's initial stock as dotted overrides (``None``: an empty stock)."""
+    if scenario is None:
+        return {f"initial_stock.{key}": value for key, value in InitialStock().model_dump().items()}
+    return {f"initial_stock.{key}": getattr(scenario.initial_stock, key) for key in cal.STOCK_FIELDS}
 
 
 class Problem:
     """The scenarios, the fixed seeds, and the evaluation of one parameter vector."""
 
-    def __init__(self, replications: int, years: float, warmup: float, seed: int, workers: int, verbose=True):
-        self.base = load_scenario(BASELINE)
-        self.swedish = load_scenario(SWEDISH)
-        self.high_load = load_scenario(HIGH_LOAD)
+    def __init__(self, replications: int, years: float, warmup: float, seed: int, workers: int):
+        self.files = {name: load_scenario(name) for name in (BASELINE, SWEDISH, HIGH_LOAD)}
+        self.base = self.files[BASELINE]
         self.replications, self.years, self.warmup, self.seed = replications, years, warmup, seed
-        self.verbose = verbose
         self.backend = local_backend(workers, workers)  # the package's replication loop, kept for every evaluation
-        self.stock = {BASELINE: _stock_of(self.base), SWEDISH: _stock_of(self.swedish)}
-        self.staff = {
-            BASELINE: self.base.staffing.caseworkers,
-            SWEDISH: self.swedish.staffing.caseworkers,
-            HIGH_LOAD: self.high_load.staffing.caseworkers,
-        }
+        self.stock = {name: _stock(self.files[name]) for name in (BASELINE, SWEDISH)}
+        self.staff = {name: scenario.staffing.caseworkers for name, scenario in self.files.items()}
         self.evaluations = 0
-        self.best: tuple[float, np.ndarray, pd.DataFrame] | None = None
-
-    def shared(self, x: np.ndarray) -> dict:
-        """The baseline's overrides at parameters ``x`` (the others inherit them)."""
-        values = dict(zip(NAMES, x))
-        over: dict = {
-            "children.initial_need_probabilities": need_mix(
-                self.base, values["p_need_placement"], values["institution_need_share"]
-            )
-        }
-        for value, p in zip(x, PARAMETERS):
-            probe = self.base.with_overrides(**over)
-            over.update(p.overrides(float(value), probe))
-        return over
 
     def scenario(self, name: str, x: np.ndarray, staff: int | None = None, warmup: float | None = None):
-        """The scenario at parameters ``x``, from the current stock estimate (or empty, if it has
-        none), with ``warmup`` years of warm-up (default ``--warmup``)."""
-        source = {BASELINE: self.base, SWEDISH: self.swedish, HIGH_LOAD: self.high_load}[name]
-        over = self.shared(x)
+        """The scenario at parameters ``x`` (set in the baseline, the others inherit them), from
+        the current stock estimate, with ``warmup`` years of warm-up (default ``--warmup``)."""
+        over = cal.overrides_at(self.base, dict(zip(NAMES, x)))
         over["staffing.caseworkers"] = staff if staff is not None else self.staff[name]
         over.update(self.stock.get(name, self.stock[BASELINE]))
         over["run.warmup_years"] = self.warmup if warmup is None else warmup
-        return source.with_overrides(**over)
+        return self.files[name].with_overrides(**over)
 
-    def derive_stock(self, name: str, x: np.ndarray, replications: int, warmup: float | None = None):
-        """Run ``name`` and take its mean end state as its new stock; returns the runs."""
+    def run(self, scenario, replications: int | None = None) -> pd.DataFrame:
+        """One row per replication."""
+        return cal.replicate(self.backend, scenario, replications or self.replications, self.seed, self.years)[0]
+
+    def derive_stock(self, name: str, x: np.ndarray, replications: int, warmup: float | None = None) -> None:
+        """Run ``name`` and take its mean end state as its new stock."""
         scenario = self.scenario(name, x, warmup=warmup)
-        reps, ends = self.run(scenario, replications=replications)
-        self.stock[name] = calibration.steady_stock(ends, scenario.municipality.children)
-        return reps
-
-    def run(self, scenario, replications: int | None = None) -> tuple[pd.DataFrame, list[dict[str, pd.DataFrame]]]:
-        """One row per replication (the summary and the derived indicators), and the end states
-        (the tables stock and known)."""
-        reps, results = replicate(
-            self.backend, scenario, replications or self.replications, self.seed, self.years, ("stock", "known")
-        )
-        return reps, [result.tables for result in results]
-
-    @staticmethod
-    def residuals(reps: pd.DataFrame) -> np.ndarray:
-        out = []
-        for check in FITTED:
-            mean = float(reps[check.indicator].mean())
-            half = (check.high - check.low) / 2
-            if math.isnan(mean):
-                out += [10.0, 10.0]
-                continue
-            margin = MARGIN * half
-            outside = max(check.low + margin - mean, 0.0, mean - check.high + margin) / half
-            target = TARGETS.get(check.indicator)
-            weight = 1.0 if target is None else target[1]
-            out.append(weight * (mean - target[0]) / half if target is not None else 0.0)
-            out.append(OUTSIDE * weight * outside)
-        return np.array(out)
+        _, runs = cal.replicate(self.backend, scenario, replications, self.seed, self.years, cal.END_STATE)
+        self.stock[name] = cal.steady_stock([run.tables for run in runs], scenario.municipality.children)
 
     def objective(self, x: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
-        reps, _ = self.run(self.scenario(BASELINE, x))
-        res = self.residuals(reps)
-        cost = float(0.5 * (res**2).sum())
+        reps = self.run(self.scenario(BASELINE, x))
+        res = cal.range_residuals(reps, cal.DANISH_TARGETS)
         self.evaluations += 1
-        if self.best is None or cost < self.best[0]:
-            self.best = (cost, x.copy(), reps)
-        if self.verbose:
-            values = " ".join(f"{v:.4g}" for v in x)
-            print(
-                f"  eval {self.evaluations:3d}  cost {cost:8.3f}  [{values}]  {time.perf_counter() - started:.0f} s",
-                flush=True,
-            )
+        values = " ".join(f"{v:.4g}" for v in x)
+        print(
+            f"  eval {self.evaluations:3d}  cost {float(0.5 * (res**2).sum()):8.3f}  [{values}]  "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         return res
 
+    def danish_staff(self, x: np.ndarray) -> dict:
+        """Caseworkers for about 48 (baseline) and 60 (high load, the baseline's cases) cases each."""
 
-def search(problem: Problem, x0: np.ndarray, max_evaluations: int) -> np.ndarray:
-    """Least squares from ``x0`` (sim.experiments.calibration.bounded_least_squares, the search of
-    ``welfare-sim calibrate``); returns the best parameters evaluated."""
-    problem.best = None
-    return bounded_least_squares(problem.objective, x0, PARAMETERS, max_evaluations).x
+        def caseload(n: int) -> float:
+            reps = self.run(self.scenario(BASELINE, x, n))
+            return float(reps["mean_caseload_cases"].mean())
 
+        staff = dict(self.staff)
+        staff[BASELINE], load = cal.staff_for_caseload(caseload, staff[BASELINE], CASELOADS[BASELINE])
+        staff[HIGH_LOAD] = cal.staff_for_cases(load * staff[BASELINE], CASELOADS[HIGH_LOAD])
+        return staff
 
-def danish_staff(problem: Problem, x: np.ndarray) -> dict:
-    """Caseworkers for about 48 (baseline) and 60 (high load) cases each. The open cases are
-    shared among the caseworkers, so the caseload scales about as 1 / staff; but fewer hours also
-    mean later closings, so of the two whole numbers around the estimate the one whose simulated
-    caseload is nearer the target is taken."""
-    staff = dict(problem.staff)
-
-    def caseload(n: int) -> float:
-        reps, _ = problem.run(problem.scenario(BASELINE, x, n))
-        return float(reps["mean_caseload_cases"].mean())
-
-    load = caseload(staff[BASELINE])
-    estimate = load * staff[BASELINE] / CASELOADS[BASELINE]
-    candidates = {max(1, math.floor(estimate)), max(1, math.ceil(estimate))}
-    loads = {n: (load if n == staff[BASELINE] else caseload(n)) for n in sorted(candidates)}
-    staff[BASELINE] = min(loads, key=lambda n: abs(loads[n] - CASELOADS[BASELINE]))
-    cases = loads[staff[BASELINE]] * staff[BASELINE]
-    staff[HIGH_LOAD] = max(1, int(round(cases / CASELOADS[HIGH_LOAD])))
-    return staff
+    def swedish_runs(self, x: np.ndarray, staff: int) -> bool:
+        """Whether the Swedish practice runs with ``staff`` caseworkers in every replication."""
+        reps = self.run(self.scenario(SWEDISH, x, staff))
+        check = cal.practice_runs(reps, staff, SWEDISH_WAITING_SHARE, SWEDISH_ON_TIME)
+        print(
+            f"  swedish {staff:3d} caseworkers: waiting {check.waiting_share:.3f}, on time {check.on_time_share:.3f}"
+            f" -> {check.ok}",
+            flush=True,
+        )
+        return check.ok
 
 
-def swedish_runs(problem: Problem, x: np.ndarray, staff: int) -> bool:
-    """Whether the Swedish practice runs with ``staff`` caseworkers in every replication."""
-    reps, _ = problem.run(problem.scenario(SWEDISH, x, staff))
-    cases = reps["mean_caseload_cases"] * staff
-    waiting = (reps["waiting_list_mean"] / cases).max()
-    on_time = reps["followup_on_time_share"].min()
-    ok = waiting <= SWEDISH_WAITING_SHARE and on_time >= SWEDISH_ON_TIME
-    if problem.verbose:
-        print(f"  swedish {staff:3d} caseworkers: waiting {waiting:.3f}, on time {on_time:.3f} -> {ok}", flush=True)
-    return ok
-
-
-def swedish_staff(problem: Problem, x: np.ndarray, low: int, high: int) -> int:
-    """The fewest caseworkers with which the Swedish practice runs (bisection between ``low``,
-    which must fail, and ``high``, which must run)."""
-    while not swedish_runs(problem, x, high):
-        low, high = high, high * 2
-    while high - low > 1:
-        mid = (low + high) // 2
-        if swedish_runs(problem, x, mid):
-            high = mid
-        else:
-            low = mid
-    return high
-
-
-def report(reps: pd.DataFrame) -> tuple[str, int]:
+def report(reps: pd.DataFrame) -> str:
     lines = [f"{'check':52s} {'scenario':16s} {'range':>14s}  {'mean [95 % CI]':>28s}  result"]
     passed = 0
     checks = [row for row in evaluate_checks(reps) if row[0].scenario in set(reps["scenario"])]
     for check, mean, low, high, ok in checks:
         passed += ok
-        target = TARGETS.get(check.indicator) if check.scenario == BASELINE else None
-        fig = f" (figure {target[0]:g})" if target else ""
+        figure = cal.DANISH_FIGURES.get(check.indicator) if check.scenario == BASELINE else None
+        fig = f" (figure {figure[0]:g})" if figure else ""
         kind = "fitted" if check.fitted and check.scenario == BASELINE else "out of sample"
         lines.append(
             f"{check.what[:52]:52s} {check.scenario:16s} {check.low:>6g} to {check.high:<6g}"
             f"  {mean:8.3f} [{low:8.3f}, {high:8.3f}]  {'pass' if ok else 'FAIL'}{fig} ({kind})"
         )
     lines.append(f"{passed} of {len(checks)} checks pass")
-    names = set(reps["scenario"])
-    if {BASELINE, SWEDISH} <= names:  # shown, never fitted: the calibration sees only Danish figures
+    if {BASELINE, SWEDISH} <= set(reps["scenario"]):  # shown, never fitted: the calibration sees only Danish figures
         cost = reps.groupby("scenario")["cost_total_per_year"].mean() / 1e6
         lines.append(
             f"(not a check) total cost, M DKK a year: {BASELINE} {cost[BASELINE]:.1f}, {SWEDISH} {cost[SWEDISH]:.1f}, "
             f"saving {cost[BASELINE] - cost[SWEDISH]:.1f}"
         )
-    return "\n".join(lines), passed
+    return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- writing TOML
-
-
-def _fmt(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    if isinstance(value, float):
-        text = f"{value:.6f}".rstrip("0")
-        return text + "0" if text.endswith(".") else text
-    return str(value)
-
-
-def set_toml_value(path: Path, section: str, key: str, value, note: str) -> None:
-    """Replace ``key = ...`` and ``source.key = "..."`` in ``[section]`` of ``path``, adding
-    them at the end of the section where they are missing; nothing else in the file changes."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = re.compile(r"^\s*\[")
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == f"[{section}]")
-    except StopIteration:
-        raise SystemExit(f"{path.name}: no [{section}] section") from None
-    end = next((i for i in range(start + 1, len(lines)) if header.match(lines[i])), len(lines))
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # insert before the blank lines that end the section
-    value_line = f"{key} = {_fmt(value)}\n"
-    note_line = f'source.{key} = "{note}"\n'
-    found = {"value": False, "note": False}
-    for i in range(start + 1, end):
-        if re.match(rf"^{re.escape(key)}\s*=", lines[i]):
-            lines[i], found["value"] = value_line, True
-        elif re.match(rf"^source\.{re.escape(key)}\s*=", lines[i]):
-            lines[i], found["note"] = note_line, True
-    if not found["note"]:
-        lines[end:end] = [note_line]
-    if not found["value"]:
-        # values before the notes, as in the shipped files
-        at = next((i for i in range(start + 1, end) if lines[i].startswith("source.")), end)
-        lines[at:at] = [value_line]
-    atomic_write(path, "".join(lines).encode("utf-8"))  # a scenario file is never left half-written
-
-
-def write_stocks(stocks: dict) -> None:
-    """The baseline's and the Swedish model's initial stocks (``stocks[name]``: dotted
-    ``initial_stock.*`` values) into their files, each with the calibration's note."""
+def stock_values(stock: dict) -> dict:
+    """A derived stock as values to write, each with the calibration's note."""
     note = (
         "calibrated: the steady state of this scenario at the calibrated parameters: the mean end state of "
-        "the calibration's long runs, per 1,000 children, scripts/calibrate.py"
+        f"the calibration's long runs, per 1,000 children, {TAG}"
     )
-    for name in (BASELINE, SWEDISH):
-        for key in calibration.STOCK_FIELDS:
-            set_toml_value(SCENARIOS / f"{name}.toml", "initial_stock", key, stocks[name][f"initial_stock.{key}"], note)
+    return {dotted: (value, note) for dotted, value in stock.items()}
 
 
 def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
-    base_file = SCENARIOS / f"{BASELINE}.toml"
-    tag = "scripts/calibrate.py"
     values = dict(zip(NAMES, x))
-    by_name = {p.name: p for p in PARAMETERS}
 
     def against(name):
-        return "; ".join(TARGETS[t][2] for t in by_name[name].against)
+        return "; ".join(cal.DANISH_FIGURES[t][1] for t in cal.BY_NAME[name].against)
 
-    probs = need_mix(problem.base, values["p_need_placement"], values["institution_need_share"])
-    set_toml_value(
-        base_file,
-        "children",
-        "initial_need_probabilities",
-        [round(v, 5) for v in probs],
-        "calibrated: need levels 0-5 of newly notified children; needs 1-2 assumption (with the screening, about "
-        "38 % of notifications investigated, Socialstyrelsen); the share with need 3-5 against "
-        f"{against('p_need_placement')}, and the share of it with need 5 against {against('institution_need_share')} "
-        f"(needs 3 and 4 equal) (docs/conceptual-model.md §5), {tag}",
-    )
+    probs = cal.need_mix(problem.base, values["p_need_placement"], values["institution_need_share"])
     rates = list(problem.base.need.improve_rate_per_year_when_met)
     rates[2] = rates[3] = round(values["improve_steps_3_4"], 2)
     rates[4] = round(values["improve_step_5"], 2)
-    set_toml_value(
-        base_file,
-        "need",
-        "improve_rate_per_year_when_met",
-        rates,
-        f"calibrated: steps 3-4 (one value) against {against('improve_steps_3_4')}; step 5 within the source's "
-        "bounds (an institution stay is meant to break a pattern within about 6 months, seed 002: a rate of "
-        f"1.4-2.5 per year) against {against('improve_step_5')} (docs/conceptual-model.md §5), {tag}; "
-        "steps 1-2 assumption: a year per level of need",
-    )
-    for name, section, key in (
-        ("need.worsen_rate_per_year_met", "need", "worsen_rate_per_year_met"),
-        ("need.relapse_rate_per_year_after_step_down", "need", "relapse_rate_per_year_after_step_down"),
-        ("children.persistent_need_share", "children", "persistent_need_share"),
-        ("children.persistent_improve_rate_factor", "children", "persistent_improve_rate_factor"),
-        ("children.crisis_share", "children", "crisis_share"),
-        ("children.network_comes_forward_probability", "children", "network_comes_forward_probability"),
-    ):
-        set_toml_value(
-            base_file,
-            section,
-            key,
-            round(float(values[name]), by_name[name].digits),
-            f"calibrated: {by_name[name].what}, against {against(name)} (docs/conceptual-model.md §5), {tag}",
+    base = {
+        "children.initial_need_probabilities": (
+            [round(v, 5) for v in probs],
+            "calibrated: need levels 0-5 of newly notified children; needs 1-2 assumption (with the screening, "
+            "about 38 % of notifications investigated, Socialstyrelsen); the share with need 3-5 against "
+            f"{against('p_need_placement')}, and the share of it with need 5 against "
+            f"{against('institution_need_share')} (needs 3 and 4 equal) (docs/conceptual-model.md §5), {TAG}",
+        ),
+        "need.improve_rate_per_year_when_met": (
+            rates,
+            f"calibrated: steps 3-4 (one value) against {against('improve_steps_3_4')}; step 5 within the source's "
+            "bounds (an institution stay is meant to break a pattern within about 6 months, seed 002: a rate of "
+            f"1.4-2.5 per year) against {against('improve_step_5')} (docs/conceptual-model.md §5), {TAG}; "
+            "steps 1-2 assumption: a year per level of need",
+        ),
+    }
+    for name in (p.name for p in cal.PARAMETERS if "." in p.name):  # the parameters that are a field each
+        base[name] = (
+            round(float(values[name]), cal.BY_NAME[name].digits),
+            f"calibrated: {cal.BY_NAME[name].what}, against {against(name)} (docs/conceptual-model.md §5), {TAG}",
         )
-    write_stocks(stocks)
-    set_toml_value(
-        base_file,
-        "staffing",
-        "caseworkers",
+    base |= stock_values(stocks[BASELINE])
+    base["staffing.caseworkers"] = (
         staff[BASELINE],
         f"calibrated: staffing that yields about {CASELOADS[BASELINE]:.0f} cases per caseworker, Herning before the "
-        f"pilot (KORA; 30 on average, up to 60, seed 003; docs/conceptual-model.md §5), {tag}",
+        f"pilot (KORA; 30 on average, up to 60, seed 003; docs/conceptual-model.md §5), {TAG}",
     )
-    set_toml_value(
-        SCENARIOS / f"{SWEDISH}.toml",
-        "staffing",
-        "caseworkers",
+    swedish = stock_values(stocks[SWEDISH])
+    swedish["staffing.caseworkers"] = (
         staff[SWEDISH],
         f"calibrated: the fewest caseworkers with which the practice runs (at least {SWEDISH_ON_TIME:.0%} of "
         f"follow-ups on time, at most {SWEDISH_WAITING_SHARE:.0%} of cases waiting under the point cap); the "
-        f"caseload this gives is checked out of sample against Borås's 15-20 (seed 003), {tag}",
+        f"caseload this gives is checked out of sample against Borås's 15-20 (seed 003), {TAG}",
     )
-    set_toml_value(
-        SCENARIOS / f"{HIGH_LOAD}.toml",
-        "staffing",
-        "caseworkers",
-        staff[HIGH_LOAD],
-        "calibrated: staffing that yields about 60 cases per caseworker, the high end of Danish caseloads "
-        f"(seed 003), with the baseline's cases, {tag}",
-    )
-    for name in (BASELINE, SWEDISH, HIGH_LOAD):
+    high_load = {
+        "staffing.caseworkers": (
+            staff[HIGH_LOAD],
+            "calibrated: staffing that yields about 60 cases per caseworker, the high end of Danish caseloads "
+            f"(seed 003), with the baseline's cases, {TAG}",
+        )
+    }
+    for name, file_values in ((BASELINE, base), (SWEDISH, swedish), (HIGH_LOAD, high_load)):
+        cal.write_values(SCENARIOS / f"{name}.toml", file_values)
         load_scenario(SCENARIOS / f"{name}.toml")  # still valid
+
+
+def print_stock(name: str, stock: dict, full: bool) -> None:
+    per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
+    pipeline = round(sum(stock["initial_stock.under_investigation_per_1000_children"]), 2)
+    share, ages = stock["initial_stock.persistent_share_by_step"], stock["initial_stock.mean_age_years_by_step"]
+    more = f", persistent {share}, mean age {ages}" if full else ""
+    print(f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}{more}")
+
+
+def check(problem: Problem, x: np.ndarray, replications: int) -> tuple[dict, str]:
+    """Each scenario's stock from its own end state, then checked; the runs and the report."""
+    reps = {}
+    for name in (BASELINE, SWEDISH):
+        problem.derive_stock(name, x, replications)
+        reps[name] = problem.run(problem.scenario(name, x), replications=replications)
+    return reps, report(pd.concat(reps.values(), ignore_index=True))
 
 
 def stock_only(problem: Problem, x: np.ndarray, args) -> int:
     """Re-derive the baseline's and the Swedish model's initial stocks at the files' own values
     and staffing (after --warmup years from the current stock), check them, and with --write
     write only the stocks."""
-    reps = {}
+    _, text = check(problem, x, args.check_replications)
     for name in (BASELINE, SWEDISH):
-        problem.derive_stock(name, x, args.check_replications)
-        reps[name], _ = problem.run(problem.scenario(name, x), replications=args.check_replications)
-        stock = problem.stock[name]
-        per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
-        pipeline = round(sum(stock["initial_stock.under_investigation_per_1000_children"]), 2)
-        print(f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}")
-    text, _ = report(pd.concat(reps.values(), ignore_index=True))
+        print_stock(name, problem.stock[name], full=False)
     print(text)
     if args.write:
-        write_stocks(problem.stock)
         for name in (BASELINE, SWEDISH):
+            cal.write_values(SCENARIOS / f"{name}.toml", stock_values(problem.stock[name]))
             load_scenario(SCENARIOS / f"{name}.toml")  # still valid
         print("stocks written to scenarios/danish_baseline.toml and swedish_model.toml")
     problem.backend.close()
@@ -495,55 +281,46 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     started = time.perf_counter()
     problem = Problem(args.replications, args.years, args.warmup, args.seed, args.workers)
-    x0 = current_values(problem.base)
+    x0 = np.array([cal.value_of(problem.base, p.name) for p in cal.PARAMETERS])
     x = x0.copy() if args.start is None else np.array([float(v) for v in args.start.split(",")])
-    if len(x) != len(PARAMETERS):
-        ap.error(f"--start: {len(PARAMETERS)} values needed, got {len(x)}")
+    if len(x) != len(cal.PARAMETERS):
+        ap.error(f"--start: {len(cal.PARAMETERS)} values needed, got {len(x)}")
     old_staff = dict(problem.staff)
     if args.stock_only:
         return stock_only(problem, x0, args)
     for name in (BASELINE, SWEDISH):
-        if problem.base.initial_stock.empty() if name == BASELINE else problem.swedish.initial_stock.empty():
+        if problem.files[name].initial_stock.empty():
             print(f"{name}: no stock in the file; a first one from {args.first_warmup:g} years from empty", flush=True)
-            problem.stock[name] = _empty_stock()
+            problem.stock[name] = _stock(None)
             problem.derive_stock(name, x, args.replications, warmup=args.first_warmup)
-    problem.staff = danish_staff(problem, x)
+    problem.staff = problem.danish_staff(x)
     print(f"start: staff {problem.staff}", flush=True)
     for round_ in range(0 if args.no_search else args.rounds):
         print(
             f"round {round_ + 1}: least squares from {np.round(x, 4).tolist()}, at most {args.evaluations} evaluations",
             flush=True,
         )
-        x = rounded(search(problem, x, args.evaluations))
+        search = cal.bounded_least_squares(problem.objective, x, cal.PARAMETERS, args.evaluations)
+        x = cal.rounded(search.x, cal.PARAMETERS)
         problem.derive_stock(BASELINE, x, args.check_replications)
-        problem.staff = danish_staff(problem, x)
+        problem.staff = problem.danish_staff(x)
     low = problem.staff[BASELINE]
-    problem.staff[SWEDISH] = swedish_staff(problem, x, low, max(low + 1, problem.staff[SWEDISH]))
+    high = max(low + 1, problem.staff[SWEDISH])
+    problem.staff[SWEDISH] = cal.fewest_staff(partial(problem.swedish_runs, x), low, high)
     print(f"staff {problem.staff}", flush=True)
 
     print(f"final check: {args.check_replications} replications of {args.years:g} years, seed {args.seed}")
-    reps = {}
-    for name in (BASELINE, SWEDISH):
-        problem.derive_stock(name, x, args.check_replications)  # the stock from its own end state...
-        reps[name], _ = problem.run(problem.scenario(name, x), replications=args.check_replications)  # ...checked
-    text, _ = report(pd.concat(reps.values(), ignore_index=True))
-    fit = 0.5 * float((Problem.residuals(reps[BASELINE]) ** 2).sum())
+    reps, text = check(problem, x, args.check_replications)
+    fit = 0.5 * float((cal.range_residuals(reps[BASELINE], cal.DANISH_TARGETS) ** 2).sum())
     text += f"\ncalibration objective (Danish figures only, {args.check_replications} replications): {fit:.3f}"
     print()
     print(f"{'parameter':45s} {'old':>10s} {'new':>10s}")
-    for p, old, new in zip(PARAMETERS, x0, x):
+    for p, old, new in zip(cal.PARAMETERS, x0, x):
         print(f"{p.name:45s} {old:10.4g} {new:10.4g}")
     for name in problem.staff:
         print(f"{name + ' caseworkers':45s} {old_staff[name]:10d} {problem.staff[name]:10d}")
     for name in (BASELINE, SWEDISH):
-        stock = problem.stock[name]
-        per_step = [round(sum(row), 2) for row in stock["initial_stock.open_cases_per_1000_children"]]
-        share, ages = stock["initial_stock.persistent_share_by_step"], stock["initial_stock.mean_age_years_by_step"]
-        pipeline = round(sum(stock["initial_stock.under_investigation_per_1000_children"]), 2)
-        print(
-            f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}, persistent {share}, "
-            f"mean age {ages}"
-        )
+        print_stock(name, problem.stock[name], full=True)
     print()
     print(text)
     if args.write:

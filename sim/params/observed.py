@@ -18,11 +18,19 @@ Reading follows the scenario files: a regular UTF-8 file of at most
 problem is a :class:`~sim.params.errors.ScenarioError` naming the file and the key: an unknown
 key, a value that is not a finite number in the figure's range, an ``sd`` that is not positive,
 a file without figures, a figure the calibration has no parameter for (:data:`NOT_FITTED`).
+
+Calibrated values become text here, never a file, by one writer, :func:`set_values_text` (each
+value and its ``source`` note set in its section of a file's text, nothing else changed): in a
+new file on the calibrated one (:func:`calibrated_file_text`, ``welfare-sim calibrate --write``),
+or in place in an existing file (:func:`sim.experiments.calibration.write_values`,
+``scripts/calibrate.py --write``).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,11 +240,52 @@ def calibrated_file_text(
     name: str, base: str, title: str, header: list[str], values: dict[str, tuple[Any, str]]
 ) -> str:
     """A scenario file on ``base`` (a file name beside it) that sets ``values`` (dotted field ->
-    (value, its ``source`` note)), each under its section; nothing here writes."""
+    (value, its ``source`` note)), each under its section: the sections, empty, then each value
+    set by :func:`set_values_text` (the values, then their notes); nothing here writes."""
     from sim.params.municipality import _scenario_text  # which reads this module's FIGURES
 
-    tables: dict[str, list[tuple[str, str, str]]] = {}
+    tables: dict[str, list[tuple[str, str, str]]] = {dotted.split(".")[0]: [] for dotted in values}
+    return set_values_text(_scenario_text(name, base, title, header, tables), values, f"{name}.toml")
+
+
+def set_values_text(text: str, values: Mapping[str, tuple[Any, str]], file: str) -> str:
+    """``text`` (a scenario file's) with each dotted ``section.key`` of ``values`` (value, its
+    ``source`` note) set in its ``[section]``,
+    in order: the ``key = ...`` and ``source.key = "..."`` lines replaced where the section has
+    them; where not, the note added at the end of the section (before its trailing blank lines)
+    and the value before the section's first ``source.`` line (or with the note, if it has
+    none). Every other line is kept as it is, to the byte (its line ending too). Nothing here
+    writes. Raises :class:`ScenarioError` naming ``file`` when a section is missing."""
+    from sim.params.municipality import _toml_string  # which reads this module's FIGURES
+
+    lines = text.splitlines(keepends=True)
     for dotted, (value, note) in values.items():
         section, key = dotted.split(".")
-        tables.setdefault(section, []).append((key, _toml_value(value), note))
-    return _scenario_text(name, base, title, header, tables)
+        try:
+            start = next(i for i, line in enumerate(lines) if line.strip() == f"[{section}]")
+        except StopIteration:
+            raise ScenarioError(file, None, f"no [{section}] section") from None
+        end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1  # insert before the blank lines that end the section
+        if not lines[end - 1].endswith(("\n", "\r")):
+            lines[end - 1] += "\n"  # the file's last line, without an end: a line added after it needs one
+        value_line = f"{key} = {_toml_value(value)}\n"
+        note_line = f"source.{key} = {_toml_string(note)}\n"
+        found_value = found_note = False
+        for i in range(start + 1, end):
+            if re.match(rf"^{re.escape(key)}\s*=", lines[i]):
+                lines[i], found_value = value_line, True
+            elif re.match(rf"^source\.{re.escape(key)}\s*=", lines[i]):
+                lines[i], found_note = note_line, True
+        if not found_note:
+            lines[end:end] = [note_line]
+        if not found_value:
+            # values before the notes, as in the shipped files
+            at = next((i for i in range(start + 1, end) if lines[i].startswith("source.")), end)
+            lines[at:at] = [value_line]
+    return "".join(lines)
+
+
+_HEADER = re.compile(r"^\s*\[")
+"""The start of a table's header line (the end of the table before it)."""
