@@ -40,6 +40,7 @@ import pandas as pd
 
 from sim.constants import DAYS_PER_YEAR, PLACEMENT_STEPS
 from sim.params import Scenario, load_scenario
+from sim.results.stats import mean_ci
 
 MSER_BATCH = 5
 """Periods per batch of MSER-5."""
@@ -254,6 +255,28 @@ class WarmupReport:
         in the first half of the run, and the run should be longer."""
         return self.mser5_periods[indicator] >= self.mser5_limit_periods
 
+    def drift(self, indicator: str) -> tuple[float, float, float]:
+        """The drift left after the scenario's warm-up, as ``(mean, low, high)``: in each
+        replication, the mean of the second half of the periods after ``scenario_warmup_years``
+        minus the mean of the first half, in % of the indicator's mean after the warm-up; the
+        mean over the replications and its 95 % interval (Student's t; the replications are
+        independent, so the interval is honest however slowly an indicator moves).
+
+        An interval that holds 0 shows no drift the replications can see, and its width says
+        how small a drift they could have seen. This reads the measured years directly; the
+        MSER-5 point reads one mean curve, and on a small municipality the noise of that curve
+        alone can put it years late. NaN when the run is not longer than the warm-up (or the
+        indicator is 0 after it)."""
+        values = self.values[indicator]
+        after = values[:, self.time_days >= self.scenario_warmup_years * DAYS_PER_YEAR]
+        half = after.shape[1] // 2
+        level = float(after.mean()) if after.size else 0.0
+        if half < 1 or level == 0.0 or self.replications < 2:
+            return math.nan, math.nan, math.nan
+        change = (after[:, half:].mean(axis=1) - after[:, :half].mean(axis=1)) / level * 100.0
+        mean, low, high, _ = mean_ci(change)
+        return mean, low, high
+
     @property
     def suggested_warmup_years(self) -> float:
         """The largest MSER-5 point over the indicators, rounded up to a quarter year."""
@@ -271,15 +294,20 @@ class WarmupReport:
         return pd.concat(frames, ignore_index=True)
 
     def suggestions(self) -> pd.DataFrame:
-        """One row per indicator: ``indicator``, ``mser5_days``, ``mser5_years`` and
-        ``at_limit`` (see :meth:`at_limit`)."""
+        """One row per indicator: ``indicator``, ``mser5_days``, ``mser5_years``, ``at_limit``
+        (see :meth:`at_limit`) and the drift after the scenario's warm-up (:meth:`drift`):
+        ``drift_percent``, ``drift_low_percent``, ``drift_high_percent``."""
         days = [self.mser5_days(n) for n in self.indicators]
+        drifts = np.array([self.drift(n) for n in self.indicators]).reshape(-1, 3)
         return pd.DataFrame(
             {
                 "indicator": list(self.indicators),
                 "mser5_days": days,
                 "mser5_years": [d / DAYS_PER_YEAR for d in days],
                 "at_limit": [self.at_limit(n) for n in self.indicators],
+                "drift_percent": drifts[:, 0],
+                "drift_low_percent": drifts[:, 1],
+                "drift_high_percent": drifts[:, 2],
             }
         )
 

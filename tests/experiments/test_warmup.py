@@ -31,6 +31,58 @@ from sim.experiments.warmup import (
 from sim.present.warmup import plot_warmup
 from sim.storage.output import OutputError
 
+# ----------------------------------------------------------------------------- drift after the warm-up
+
+
+def _hand_report(values: np.ndarray, warmup_years: float) -> WarmupReport:
+    """A report on hand-made weekly values (replications x weeks)."""
+    time_days = np.arange(values.shape[1]) * 7.0
+    return WarmupReport(
+        scenario_name="hand",
+        scenario_warmup_years=warmup_years,
+        replications=values.shape[0],
+        years=values.shape[1] * 7.0 / DAYS_PER_YEAR,
+        seed=1,
+        window=4,
+        empty=False,
+        seeds=[],
+        time_days=time_days,
+        values={"children_in_care": values},
+        welch={"children_in_care": welch_moving_average(values, 4)},
+        mser5_periods={"children_in_care": mser5(values.mean(axis=0))},
+        mser5_limit_periods=0,
+    )
+
+
+def test_drift_after_the_warmup_sees_a_slow_rise_and_not_noise():
+    """Half of the years after the warm-up against the other half, per replication: a rise of 4 %
+    over the measured years is found with the right size (about half of it between the halves'
+    means), stationary noise of 14 % per replication (a 5,000-children municipality) is not, and
+    a transient that ends within the warm-up does not count."""
+    rng = np.random.default_rng(3)
+    weeks, reps = 12 * 52, 200
+    t = np.arange(weeks) / 52.0
+    level = rng.normal(100.0, 14.0, size=(reps, 1))  # each replication its own level
+    noise = rng.normal(0.0, 2.0, size=(reps, weeks))
+    flat = _hand_report(level + noise, warmup_years=3.0)
+    mean, low, high = flat.drift("children_in_care")
+    assert low < 0.0 < high and high - low < 2.0
+    rising = _hand_report(level + noise + np.where(t >= 3.0, 4.0 * (t - 3.0) / 9.0, 0.0), warmup_years=3.0)
+    mean, low, high = rising.drift("children_in_care")
+    assert 1.5 < mean < 2.5 and low > 0.0
+    transient = _hand_report(level + noise - 20.0 * np.exp(-t / 0.4), warmup_years=3.0)
+    mean, low, high = transient.drift("children_in_care")
+    assert low < 0.0 < high
+    columns = flat.suggestions().columns.tolist()
+    assert columns[-3:] == ["drift_percent", "drift_low_percent", "drift_high_percent"]
+
+
+def test_drift_is_nan_when_nothing_is_left_after_the_warmup():
+    values = np.ones((3, 60))
+    assert all(math.isnan(v) for v in _hand_report(values, warmup_years=5.0).drift("children_in_care"))
+    assert all(math.isnan(v) for v in _hand_report(np.zeros((3, 60)), warmup_years=0.0).drift("children_in_care"))
+
+
 # ----------------------------------------------------------------------------- Welch
 
 
@@ -320,6 +372,8 @@ def test_command_writes_the_three_files(tmp_path, capsys):
     scenario = load_scenario("danish_baseline")
     assert f"(the scenario uses {scenario.run.warmup_years:g} years)" in printed
     assert "suggested warm-up: " in printed
+    assert f"drift after {scenario.run.warmup_years:g} y, % [95 % CI]" in printed
+    assert list(suggestions.columns[-3:]) == ["drift_percent", "drift_low_percent", "drift_high_percent"]
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 
 

@@ -128,12 +128,19 @@ def cmd_warmup(args) -> int:
     )
     print()
     width = max(len("indicator"), *(len(n) for n in names))
-    print(f"{'indicator'.ljust(width)}  MSER-5 (years)")
-    print(f"{'-' * width}  {'-' * 14}")
+    after = f"drift after {scenario.run.warmup_years:g} y, % [95 % CI]"
+    print(f"{'indicator'.ljust(width)}  MSER-5 (years)  {after}")
+    print(f"{'-' * width}  {'-' * 14}  {'-' * len(after)}")
     for name in names:
         note = "  at the limit: not settled in the first half, run longer" if report.at_limit(name) else ""
-        print(f"{name.ljust(width)}  {report.mser5_days(name) / DAYS_PER_YEAR:14.2f}{note}")
+        mean, low, high = report.drift(name)
+        drift = "-" if math.isnan(low) else f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]"
+        print(f"{name.ljust(width)}  {report.mser5_days(name) / DAYS_PER_YEAR:14.2f}  {drift:>{len(after)}}{note}")
     print()
+    print(
+        "(drift: in each replication, the second half of the years after the warm-up against the first half; "
+        "an interval that holds 0 shows no drift the replications can see)"
+    )
     suggested, current = report.suggested_warmup_years, scenario.run.warmup_years
     print(f"suggested warm-up: {suggested:g} years (the scenario uses {current:g} years)")
     if any(report.at_limit(n) for n in names):
