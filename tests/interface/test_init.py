@@ -16,6 +16,7 @@ from sim.experiments.calibration import END_STATE, STOCK_FIELDS, replicate, stea
 from sim.experiments.jobs import local_backend
 from sim.params import parse_toml
 from sim.params.municipality import OWN, Municipality, TransitionPlan, municipality_files
+from sim.results.stats import mean_ci
 
 
 def test_init_writes_a_file_that_loads_with_the_municipality_s_counts_and_the_rest_of_the_base(tmp_path, capsys):
@@ -117,9 +118,11 @@ def test_init_does_not_overwrite_unless_asked_and_leaves_no_partial_files(tmp_pa
 
 def test_init_settle_starts_the_files_from_the_municipality_s_own_end_state(tmp_path, capsys):
     argv = ["init", "t", "--children", 3000, "--caseworkers", 5, "--transition", "--dir", tmp_path]
-    code, _, err = run_cli(capsys, *argv, "--settle", "--settle-years", 1, "--settle-replications", 2, "--workers", 1)
-    assert code == 0, err
-    assert "settling t: 2 runs of 1 years" in err and "settling t_swedish" in err
+    code, _, settling = run_cli(
+        capsys, *argv, "--settle", "--settle-years", 1, "--settle-replications", 2, "--workers", 1
+    )
+    assert code == 0, settling
+    assert "settling t: 2 runs of 1 years" in settling and "settling t_swedish" in settling
     for name in ("t", "t_swedish"):
         raw = parse_toml(tmp_path / f"{name}.toml")["initial_stock"]
         notes = raw.pop("source")
@@ -144,6 +147,10 @@ def test_init_settle_starts_the_files_from_the_municipality_s_own_end_state(tmp_
         key: stock[f"initial_stock.{key}"] for key in STOCK_FIELDS
     }
     assert settled.initial_stock != runs.initial_stock
+    # the printed interval is that of the same runs' children in care per 1,000
+    in_care = [(r.tables["stock"]["step"] >= 3).sum() / 3.0 for r in results]
+    mean, low, high, _ = mean_ci(in_care)
+    assert f"settled t: children in care {mean:.2f} per 1,000 children [95 % CI {low:.2f}, {high:.2f}]" in settling
 
 
 def test_settle_runs_enough_children_in_all_by_default():
