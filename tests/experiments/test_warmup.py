@@ -438,3 +438,21 @@ def test_the_shipped_scenarios_start_in_their_steady_state_without_drift(name):
         a = np.mean([v for k, v in first if k == indicator])
         b = np.mean([v for k, v in last if k == indicator])
         assert abs(b - a) / a < 0.08, (indicator, a, b)
+
+
+@pytest.mark.parametrize("rise", [0.0, 8.0])
+def test_command_says_when_mser5_asks_for_more_than_a_drift_it_does_not_see(tmp_path, capsys, monkeypatch, rise):
+    """MSER-5 past the scenario's warm-up: with no drift after the warm-up the command says the
+    mean curve moves by itself; with a drift it sees, it does not."""
+    rng = np.random.default_rng(5)
+    weeks = 12 * 52
+    t = np.arange(weeks) / 52.0
+    values = rng.normal(100.0, 14.0, size=(64, 1)) + rng.normal(0.0, 2.0, size=(64, weeks)) + rise * t / 12.0
+    report = _hand_report(values, warmup_years=3.0)
+    report.mser5_periods["children_in_care"] = 300  # about 5.75 years
+    monkeypatch.setattr("sim.experiments.warmup.warmup_analysis", lambda *args, **kwargs: report)
+    code = _run("danish_baseline", "--replications", 64, "--indicator", "children_in_care", "--out", tmp_path / "w")
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "suggested warm-up: 5.75 years" in printed
+    assert ("no drift is seen after the scenario's 3 years" in printed) == (rise == 0.0)

@@ -147,5 +147,13 @@ def cmd_warmup(args) -> int:
         print(
             f"(a lower bound: some indicators had not settled within {args.years / 2:g} years; run with more --years)"
         )
+    drifts = [report.drift(n) for n in names]
+    seen = [low > 0.0 or high < 0.0 for _, low, high in drifts if not math.isnan(low)]
+    if suggested > current and seen and not any(seen):
+        print(
+            f"(no drift is seen after the scenario's {current:g} years, though: MSER-5 reads the mean curve of "
+            f"{args.replications} replications, which moves by itself, the more so the smaller the municipality; "
+            "more --replications tell the two apart)"
+        )
     print(f"results written to {out}")
     return 0
