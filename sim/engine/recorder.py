@@ -4,7 +4,9 @@ once at the end."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import starmap
+from operator import itemgetter
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -34,6 +36,7 @@ class Table:
         self.columns = tuple(c.split(":")[0] for c in columns)
         self.kinds = tuple(c.split(":")[1] for c in columns)
         numbers = [(name, kind) for name, kind in zip(self.columns, self.kinds) if kind != "s"]
+        assert len(numbers) >= 2, "a table has two numeric columns or more (frame() picks them as a tuple)"
         self._record = struct.Struct("<" + "".join(self._CODES[kind][0] for _, kind in numbers))
         self._rows: list[bytes] = []  # one packed row each, joined into one when a frame is built
         self._texts: list[list[Any]] = [[] for kind in self.kinds if kind == "s"]
@@ -59,8 +62,10 @@ class Table:
         texts: list[list[Any]] = self._texts
         if extra_rows:
             text = [k for k, kind in enumerate(self.kinds) if kind == "s"]
-            pack = self._record.pack
-            packed += b"".join(pack(*(v for k, v in enumerate(row) if k not in text)) for row in extra_rows)
+            rows: Iterable[Sequence[Any]] = extra_rows
+            if text:  # the numbers of each row, picked in C (a table has two numbers or more)
+                rows = map(itemgetter(*(k for k, kind in enumerate(self.kinds) if kind != "s")), extra_rows)
+            packed += b"".join(starmap(self._record.pack, rows))
             texts = [texts[j] + [row[k] for row in extra_rows] for j, k in enumerate(text)]
         dtype = np.dtype([(name, self._CODES[kind][1]) for name, kind in zip(self.columns, self.kinds) if kind != "s"])
         records = np.frombuffer(packed, dtype=dtype)
