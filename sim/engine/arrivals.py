@@ -57,7 +57,7 @@ def _arrivals(
 
 
 def _notification(m: Model, stream: Stream) -> None:
-    a = m.scenario.arrivals
+    a = m.arrivals
     # Four draws whatever happens, so that arrivals stay aligned across scenarios.
     u_repeat, u_pick, u_known, u_pick_known = stream.take(4)
     if u_repeat < a.repeat_notification_share and m.open_cases:

@@ -22,7 +22,7 @@ def case_flow(m: Model, case: Case) -> Steps[None]:
         if case.source == "notification":
             go_on = yield from preliminary_assessment(m, case)
             if not go_on:
-                if m.scenario.practice.early_support_when_screened_out and case.child.need > 0:
+                if m.practice.early_support_when_screened_out and case.child.need > 0:
                     # The practice offers early preventive support (with the team partners) to
                     # a child with a need whom the assessment would have screened out.
                     m.decide_notification(case, "early_support")

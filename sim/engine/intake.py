@@ -19,29 +19,28 @@ _QUEUE = attrgetter("queue")
 
 def preliminary_assessment(m: Model, case: Case) -> Steps[bool]:
     """Assess a new notification; returns True when the case goes on to investigation."""
-    s = m.scenario
     priority = ACUTE if case.urgent else DEADLINE
     if m.desk:
         desk_worker = _desk_worker(m.desk)
-        yield desk_worker.do(s.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
+        yield desk_worker.do(m.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
         m.first_contact(case, "desk")
         m.log(case, "preliminary_assessment", worker=desk_worker.id)
         if _screened_out(m, case):
             return False
-        yield m.env.timeout(s.intake.handover_delay_days)
+        yield m.env.timeout(m.intake.handover_delay_days)
         m.set_kind(case, INVESTIGATION_NOTIFICATION)
         if case.owner is not None:  # as work() does, without a nested generator (a hot path)
-            yield case.owner.do(s.intake.handover_hours, DEADLINE, case, None, HANDOVER_TASK)
+            yield case.owner.do(m.intake.handover_hours, DEADLINE, case, None, HANDOVER_TASK)
         else:
-            yield from work(case, s.intake.handover_hours, DEADLINE, kind=HANDOVER_TASK)
+            yield from work(case, m.intake.handover_hours, DEADLINE, kind=HANDOVER_TASK)
         m.caseworker_contact(case)
         m.log(case, "handover")
         return True
     m.set_kind(case, PRELIMINARY)
     if case.owner is not None:
-        yield case.owner.do(s.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
+        yield case.owner.do(m.hours.preliminary_assessment_hours, priority, case, None, PRELIMINARY_TASK)
     else:
-        yield from work(case, s.hours.preliminary_assessment_hours, priority, kind=PRELIMINARY_TASK)
+        yield from work(case, m.hours.preliminary_assessment_hours, priority, kind=PRELIMINARY_TASK)
     m.first_contact(case, "caseworker")
     m.caseworker_contact(case)
     m.log(case, "preliminary_assessment")
@@ -60,4 +59,4 @@ def _desk_worker(desk: list[Worker]) -> Worker:
 
 
 def _screened_out(m: Model, case: Case) -> bool:
-    return case.screen_u < m.scenario.children.screen_out_probability_by_need[case.child.need]
+    return case.screen_u < m.children.screen_out_probability_by_need[case.child.need]

@@ -21,7 +21,7 @@ def investigate(m: Model, case: Case, first_session: int = 0) -> Steps[int]:
     of the initial stock starts at ``first_session``: the sessions before it were done before
     the run.
     """
-    h = m.scenario.hours
+    h = m.hours
     if case.source == "application":
         m.set_kind(case, INVESTIGATION_APPLICATION)
     m.log(case, "investigation_start")

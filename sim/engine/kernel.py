@@ -16,6 +16,7 @@ import contextlib
 import gc
 import heapq
 import math
+from bisect import insort
 from collections.abc import Iterator
 from typing import Any, TypeAlias
 
@@ -95,7 +96,7 @@ class Process(simpy.Process):
         start._ok = True
         item = (env.now, URGENT, next(env._eid), start)
         if item[0] < env._horizon:
-            heapq.heappush(env._queue, item)
+            insort(env._queue, item)
         else:
             env._defer(item)
         self._target = start
@@ -148,12 +149,9 @@ Item: TypeAlias = tuple[SimTime, EventPriority, int, simpy.Event]
 """A scheduled event as SimPy queues it: ``(time, priority, event id, event)``, compared in
 that order (the event ids are unique, so the events themselves are never compared)."""
 
-_BUCKET_END = EventPriority(-1)
-"""The priority (and event id) of a bucket's end marker, which no event has (SimPy's are 0 and 1):
-the marker is at the end of the bucket, after every event on the heap (all are earlier)."""
 _LAST_BUCKET = 1 << 52
 """Buckets from this one on are too far out for their times to be exact: the first of them to
-come up is the last bucket, and every event from then on goes on the heap."""
+come up is the last bucket, and every event from then on goes into the current one."""
 
 
 class _Buckets(dict[int, list[Item]]):
@@ -176,18 +174,20 @@ class Environment(StockEnvironment):
     :meth:`timeout` without the calls of its constructor, ``now`` a plain attribute instead
     of SimPy's property (read a few hundred thousand times a run), and a two-level queue.
 
-    The two-level queue (a calendar queue with a heap for the near future): SimPy keeps every
-    pending event in one heap, whose pops cost more the more events are pending (a few thousand
-    in a municipality of 20,000 children, tens of thousands in one of 400,000, where the heap
-    no longer fits the caches). Here only the events of the current *bucket* of time,
-    ``[k w, (k + 1) w)`` for a width ``w`` of ``bucket_days``, are in the heap
-    (``self._queue``); a later event waits in its bucket's plain list until its bucket comes up.
-    The heap then holds the events of about ``w`` days. The width is a power of two, so that
-    ``floor(t / w)`` is exact and an event's bucket never contradicts its time: the events
-    leave the queue in SimPy's order, ``(time, priority, event id)``, whatever the width
-    (tests/unit/test_kernel.py compares them on random schedules). A marker event at the end of
-    the current bucket opens the next bucket with events when it fires (not counted among the
-    events scheduled)."""
+    The two-level queue (a calendar queue): SimPy keeps every pending event in one heap, whose
+    pops cost more the more events are pending (a few thousand in a municipality of 20,000
+    children, tens of thousands in one of 400,000, where the heap no longer fits the caches),
+    and each pop costs some ten comparisons of ``(time, priority, event id, event)`` tuples. Here
+    only the events of the current *bucket* of time, ``[k w, (k + 1) w)`` for a width ``w`` of
+    ``bucket_days``, are in the queue proper (``self._queue``), a list kept sorted: a later
+    event waits in its bucket's plain list until its bucket comes up, and is then sorted with
+    the others of its bucket at once (one ``list.sort``, whose comparisons of tuples that start
+    with a float are a fraction of the cost of the heap's). The next event is the first of the
+    list; an event of the current bucket (one in six) is put in its place by bisection. The
+    width is a power of two, so that ``floor(t / w)`` is exact and an event's bucket never
+    contradicts its time: the events leave the queue in SimPy's order, ``(time, priority,
+    event id)``, whatever the width (tests/unit/test_kernel.py compares them on random
+    schedules)."""
 
     now = 0.0  # shadows SimPy's ``now`` property; each instance keeps its own, set by run_until
 
@@ -199,44 +199,31 @@ class Environment(StockEnvironment):
         self._bucket_days = bucket_days
         self._buckets_per_day = 1.0 / bucket_days  # exact: a power of two
         self._later = _Buckets()  # the events of later buckets
-        self._horizon = 0.0  # the end of the current bucket: an event before it goes on the heap
-        self._open_bucket(0)
+        self._horizon = bucket_days  # the end of the current bucket: an event before it is in the queue
         # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for names in
         # the class's own namespace, which a subclass's is not: bind them here.
         for name, value in vars(simpy.Environment).items():
             if isinstance(value, BoundClass) and name not in ("timeout", "process", "event"):
                 setattr(self, name, getattr(self, name))
 
-    def _open_bucket(self, number: int) -> None:
-        """Make bucket ``number`` the current one (its events are on the heap already)."""
-        if number >= _LAST_BUCKET:
-            self._horizon = math.inf  # every event from now on goes on the heap
-            return
-        self._horizon = horizon = (number + 1) * self._bucket_days
-        end = _new_event(simpy.Event)
-        end.env = self
-        end.callbacks = [self._next_bucket]
-        end._ok = True
-        end._value = None
-        heapq.heappush(self._queue, (horizon, _BUCKET_END, _BUCKET_END, end))
-
-    def _next_bucket(self, _end: simpy.Event) -> None:
-        """The current bucket's end marker fired (its events are done): the next bucket with
-        events becomes the current one."""
+    def _next_bucket(self) -> None:
+        """The current bucket has no events left: the next bucket with events becomes the
+        current one, its events sorted into the queue."""
         later = self._later
-        queue = self._queue
         if not later:
-            self._horizon = math.inf  # nothing later: every event from now on goes on the heap
-            return
+            raise simpy.core.EmptySchedule
         number = heapq.heappop(later.numbers)
+        queue = self._queue
         queue += later.pop(number)
-        if number >= _LAST_BUCKET:
+        if number >= _LAST_BUCKET:  # too far out for exact buckets: one bucket from now on
             for bucket in later.values():
                 queue += bucket
             later.clear()
             later.numbers.clear()
-        heapq.heapify(queue)
-        self._open_bucket(number)
+            self._horizon = math.inf
+        else:
+            self._horizon = (number + 1) * self._bucket_days
+        queue.sort()
 
     def _defer(self, item: Item) -> None:
         """Keep an event of a later bucket than the current one in its bucket's list."""
@@ -250,15 +237,14 @@ class Environment(StockEnvironment):
         ends of processes come here), on the two-level queue."""
         item = (self.now + delay, priority, next(self._eid), event)
         if item[0] < self._horizon:
-            heapq.heappush(self._queue, item)
+            insort(self._queue, item)
         else:
             self._defer(item)
 
     def peek(self) -> float:
         """The time of the next scheduled event (infinity if none)."""
-        times = [item[0] for item in self._queue if item[1] != _BUCKET_END]
-        if times:
-            return min(times)
+        if self._queue:
+            return self._queue[0][0]
         if self._later:
             return min(item[0] for item in self._later[self._later.numbers[0]])
         return math.inf
@@ -288,8 +274,8 @@ class Environment(StockEnvironment):
         event._ok = True
         at = self.now + delay
         if at < self._horizon:
-            heapq.heappush(self._queue, (at, NORMAL, next(self._eid), event))
-        else:  # _defer, inlined (three events in four wait for a later bucket)
+            insort(self._queue, (at, NORMAL, next(self._eid), event))
+        else:  # _defer, inlined (five events in six wait for a later bucket)
             try:
                 self._later[int(at * self._buckets_per_day)].append((at, NORMAL, next(self._eid), event))
             except OverflowError:  # at infinity
@@ -301,8 +287,8 @@ class Environment(StockEnvironment):
         event._value = value
         at = self.now + delay
         if at < self._horizon:
-            heapq.heappush(self._queue, (at, NORMAL, next(self._eid), event))
-        else:  # _defer, inlined (three events in four wait for a later bucket)
+            insort(self._queue, (at, NORMAL, next(self._eid), event))
+        else:  # _defer, inlined (five events in six wait for a later bucket)
             try:
                 self._later[int(at * self._buckets_per_day)].append((at, NORMAL, next(self._eid), event))
             except OverflowError:  # at infinity
@@ -312,7 +298,28 @@ class Environment(StockEnvironment):
         self._queue.clear()
         self._later.clear()
         self._later.numbers.clear()
-        self._open_bucket(int(self.now * self._buckets_per_day))
+        self._horizon = (int(self.now * self._buckets_per_day) + 1) * self._bucket_days
+
+    def step(self) -> None:
+        """Process the next event, as :meth:`simpy.Environment.step` does (SimPy's ``run``
+        calls it; the model runs :meth:`run_until`, which does the same inline)."""
+        if not self._queue:
+            self._next_bucket()
+        self.now, _, _, event = self._queue.pop(0)
+        self._now = self.now
+        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+        try:
+            for callback in callbacks:
+                callback(event)
+        except simpy.core.StopSimulation:
+            # As SimPy: the event's other callbacks run first when the simulation resumes.
+            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            self.schedule(event, EventPriority(-1))
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
 
     def run_until(self, at: float) -> None:
         """Process events until time ``at``: what ``run(until=at)`` does, with
@@ -323,9 +330,11 @@ class Environment(StockEnvironment):
         until._value = None
         self.schedule(until, URGENT, at - self.now)  # before any other event at ``at``
         queue = self._queue
-        pop = heapq.heappop
+        take_first = queue.pop
         while True:
-            now, _, _, event = pop(queue)
+            if not queue:
+                self._next_bucket()
+            now, _, _, event = take_first(0)
             self.now = now
             if event is until:
                 self._now = now  # SimPy's own clock, read by nothing of this class's

@@ -76,14 +76,14 @@ def follow_ladder(m: Model, case: Case, start: int) -> Steps[None]:
         acute = case.acute
         if acute:
             case.acute = False
-            yield from work(case, m.scenario.hours.acute_review_hours, ACUTE, kind=ACUTE_REVIEW_TASK)
+            yield from work(case, m.hours.acute_review_hours, ACUTE, kind=ACUTE_REVIEW_TASK)
             m.log(case, "acute_review")
         else:
             # The follow-up visit. One that breaks the legal interval is as pressing as an
             # investigation near its deadline: it moves up to deadline priority then.
             step = child.step
             due = case.next_due_day
-            legal_day = case.last_followup_day + m.scenario.followup.legal_interval_days
+            legal_day = case.last_followup_day + m.followup.legal_interval_days
             owner = case.owner
             if owner is not None:  # the common case, without a nested generator
                 share = yield owner.do(m.followup_hours[step], FOLLOWUP, case, legal_day, FOLLOWUP_TASK)
@@ -169,7 +169,7 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
     if need == 0 and step < FIRST_PLACEMENT_STEP:
         m.close_case(case, "need_met")
         return True
-    practice = m.scenario.practice
+    practice = m.practice
     planned = _institution_plan_due(m, case)
     if not planned:
         if reachable_step(case, need, step) >= step:
@@ -181,12 +181,12 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
             return False
     if request:
         # A withdrawn consent is not put off: the plan is pressing work, and never dropped.
-        share = yield from work(case, m.scenario.hours.step_down_plan_hours, DEADLINE, kind=PLAN_TASK)
+        share = yield from work(case, m.hours.step_down_plan_hours, DEADLINE, kind=PLAN_TASK)
     else:
         share = yield from work_by(
             m.env,
             case,
-            m.scenario.hours.step_down_plan_hours,
+            m.hours.step_down_plan_hours,
             PLAN_PRIORITY[practice.step_down_plan_priority],
             case.next_due_day,
             PLAN_TASK,
@@ -216,7 +216,7 @@ def review(m: Model, case: Case, acute: bool) -> Steps[bool]:
 
 def _institution_plan_due(m: Model, case: Case) -> bool:
     """Whether the child has been in the institution as long as the practice's plan aims at."""
-    days = m.scenario.practice.institution_plan_after_days
+    days = m.practice.institution_plan_after_days
     return case.child.step == INSTITUTION and days is not None and m.env.now - case.step_start_day >= days
 
 
@@ -235,11 +235,11 @@ def move(m: Model, case: Case, target: int, reason: str, accepted_need: int | No
         return
     if target >= FIRST_PLACEMENT_STEP:
         priority = ACUTE if case.acute else DEADLINE
-        hours = m.scenario.hours.placement_hours + m.scenario.practice.matching_hours
+        hours = m.hours.placement_hours + m.practice.matching_hours
         yield from work(case, hours, priority, kind=PLACEMENT_TASK)
     m.set_step(case, target, reason)
     case.accepted_need = target if accepted_need is None else accepted_need
-    if target == FOSTER and m.scenario.practice.second_caseworker_first_year_in_foster_care:
+    if target == FOSTER and m.practice.second_caseworker_first_year_in_foster_care:
         m.assign_second_caseworker(case)
 
 
@@ -248,12 +248,12 @@ def _look_for_kinship(m: Model, case: Case) -> Steps[None]:
     whether it is known: found by a network search, where the practice makes one before a
     placement (hours), or else only if the network comes forward by itself."""
     draws = case.child.decision_draws
-    c = m.scenario.children
+    c = m.children
     exists = draws.uniform() < c.kinship_available_probability
     comes_forward = draws.uniform() < c.network_comes_forward_probability  # drawn whatever the practice
     case.kinship_available = False
-    if m.scenario.practice.network_search_before_placement:
-        yield from work(case, m.scenario.hours.network_search_hours, DEADLINE, kind=NETWORK_SEARCH_TASK)
+    if m.practice.network_search_before_placement:
+        yield from work(case, m.hours.network_search_hours, DEADLINE, kind=NETWORK_SEARCH_TASK)
         m.log(case, "network_search")
         case.kinship_available = exists
     else:
@@ -271,11 +271,11 @@ def _second_caseworker_visit(m: Model, case: Case, now: float) -> None:
 
 def _political_review(m: Model, case: Case, now: float) -> None:
     """The caseworker's report for the political review of a placement (a legal deadline)."""
-    every = m.scenario.practice.political_review_every_days
+    every = m.practice.political_review_every_days
     if every is None or case.child.step < FIRST_PLACEMENT_STEP:
         case.next_political_day = float("inf")
         return
     while case.next_political_day <= now:
         case.next_political_day += every
     if case.owner is not None:
-        case.owner.do(m.scenario.hours.political_review_hours, DEADLINE, case, None, POLITICAL_REVIEW_TASK)
+        case.owner.do(m.hours.political_review_hours, DEADLINE, case, None, POLITICAL_REVIEW_TASK)

@@ -12,9 +12,10 @@ import heapq
 import math
 from array import array
 from operator import itemgetter
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
+from pydantic import BaseModel
 
 from sim.constants import AGED_OUT, DAYS_PER_YEAR, TASK_KINDS
 from sim.engine.arrivals import applications, notifications
@@ -78,6 +79,25 @@ REPLACEMENT_WINDOW_DAYS = 365.0
 """A new placement within 12 months of returning home is a re-placement (docs/conceptual-model.md §3.9)."""
 
 
+_Section = TypeVar("_Section", bound=BaseModel)
+
+
+class _Values:
+    """A scenario section's values as plain attributes (made by :func:`plain_values`)."""
+
+
+def plain_values(section: _Section) -> _Section:
+    """A copy of a scenario section's values as plain attributes, for the engine's hot paths.
+
+    A section is a pydantic model, whose class has a ``__getattr__`` hook: each read of one of
+    its values goes through the hook and cannot be specialised by the interpreter, some 300
+    machine instructions against a few dozen for a plain attribute, and a run reads scenario
+    values a million and a half times. The copy has the values, not the section's methods."""
+    values = _Values()
+    values.__dict__.update(section.__dict__)
+    return cast("_Section", values)
+
+
 STOCK_DRAWS = 3
 """The purpose of a stock child's own stream (:class:`ChildStream`) for its place in the stock."""
 
@@ -121,7 +141,7 @@ class Model:
         self.env = Environment(bucket_days=bucket_days(s.municipality.children))
         self.rng = Streams(seed)
         self.rec = Recorder()
-        self._log_columns = self.rec.events.appenders()
+        self._log_append, self._log_pack = self.rec.events.row_writer()
         self.warmup_days = s.run.warmup_years * DAYS_PER_YEAR
         self.measured_days = (s.run.years if years is None else years) * DAYS_PER_YEAR
         self.end_day = self.warmup_days + self.measured_days
@@ -136,7 +156,6 @@ class Model:
         self.caseworkers = Caseworkers(self.env, workers, s.assignment.point_cap, near_tie)
         # Intake desk workers have ids -2, -3, ...: -1 means "no caseworker" in the tables.
         self.desk = [self._new_desk_worker(i, case_hours) for i in range(s.intake.desk_staff if s.intake.desk else 0)]
-        self._use_ladder_of(s)
         # (day, caseworkers, intake desk staff) from each change of staffing on: for staff cost.
         self.staff_timeline: list[tuple[float, int, int]] = [(0.0, len(workers), len(self.desk))]
         self.open_cases: list[Case] = []
@@ -144,6 +163,9 @@ class Model:
         self.closed_children: list[Child] = []
         self._closed_birth_days = array("d")  # the pooled children's birth days, in step with the pool
         self.on_step = [0] * 6
+        # A foster placement's second caseworker carries the standing hours of the municipality's
+        # foster care, whatever the practice after a transition.
+        self._second_standing_hours = s.ladder.foster.standing_hours_per_week
         self._next_child = 0
         self._next_case = 0
         self._next_notification = 0
@@ -224,7 +246,6 @@ class Model:
         new = transition.target
         assert new is not None  # load_scenario resolves the scenario switched to
         self.scenario = new
-        self._use_ladder_of(new)
         team = self.caseworkers
         team.point_cap = new.assignment.point_cap
         team.near_tie_points = min(new.assignment.points_preliminary_assessment, new.assignment.points_intervention)
@@ -245,11 +266,32 @@ class Model:
             team.serve_waiting()
             self._record_staff()
 
-    def _use_ladder_of(self, scenario: Scenario) -> None:
-        """The follow-up hours and schedules per step (index 1-5) that follow-ups look up."""
-        self.followup_hours = [0.0] + [scenario.ladder.step(k).followup_hours for k in range(1, 6)]
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario that decisions, bookings and assignments follow (the target of a
+        transition from its switch date on). Setting it sets the copies of its sections that
+        the processes read (:func:`plain_values`) and the follow-up hours, schedules and
+        standing hours per step (index 1-5)."""
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self.arrivals = plain_values(scenario.arrivals)
+        self.children = plain_values(scenario.children)
+        self.need = plain_values(scenario.need)
+        self.followup = plain_values(scenario.followup)
+        self.practice = plain_values(scenario.practice)
+        self.assignment = plain_values(scenario.assignment)
+        self.intake = plain_values(scenario.intake)
+        self.hours = plain_values(scenario.hours)
+        steps = [scenario.ladder.step(k) for k in range(1, 6)]
+        self.followup_hours = [0.0] + [step.followup_hours for step in steps]
+        self.standing_hours = [0.0] + [step.standing_hours_per_week for step in steps]
         # Index 0 (off the ladder) is never looked up: a child has a follow-up only on a step.
-        self.followup_schedules = cast("list[Schedule]", [None] + [scenario.followup.schedule(k) for k in range(1, 6)])
+        self.followup_schedules = cast(
+            "list[Schedule]", [None] + [plain_values(scenario.followup.schedule(k)) for k in range(1, 6)]
+        )
 
     def _new_desk_worker(self, index: int, case_hours: float) -> Worker:
         """Intake desk worker number ``index``; desk ids are -2, -3, ... (-1: no caseworker)."""
@@ -410,12 +452,12 @@ class Model:
 
     def notified_child(self, u_known: float, u_pick: float) -> Child:
         """The child a new notification concerns: one seen before, or a new one."""
-        c = self.scenario.children
+        c = self.children
         age_u, need_u, key_u, persistent_u = self.rng.children.take(4)
         need = index_for(need_u, c.initial_need_probabilities)
         now = self.env.now
         pool = self.closed_children
-        if pool and u_known < self.scenario.arrivals.known_child_share:
+        if pool and u_known < self.arrivals.known_child_share:
             i = min(int(u_pick * len(pool)), len(pool) - 1)
             child = pool[i]
             pool[i] = pool[-1]
@@ -444,10 +486,10 @@ class Model:
     def open_case(self, child: Child, source: str) -> Case:
         """A notification or application on a child without an open case opens one."""
         u_urgent, screen_u = self.rng.children.take(2)
-        urgent = source == "notification" and u_urgent < self.scenario.arrivals.urgent_share
+        urgent = source == "notification" and u_urgent < self.arrivals.urgent_share
         # Two draws whatever happens, from a stream of their own, so that the other streams stay aligned.
         u_crisis, u_length = self.rng.crises.take(2)
-        c = self.scenario.children
+        c = self.children
         crisis = source == "notification" and u_crisis < c.crisis_share and c.crisis_need_levels > 0
         child.crisis_levels = 0
         if crisis:
@@ -474,7 +516,7 @@ class Model:
         self.rec.notifications.add(nid, self.env.now, case.child.id, case.id, "notification", "joined_case")
         self.log(case, "notification_joined")
         if case.owner is not None:
-            case.owner.do(self.scenario.hours.renotification_hours, DEADLINE, case, None, RENOTIFICATION_TASK)
+            case.owner.do(self.hours.renotification_hours, DEADLINE, case, None, RENOTIFICATION_TASK)
         if case.child.need > case.child.step:
             self.raise_acute(case)
 
@@ -522,8 +564,7 @@ class Model:
     # ------------------------------------------------------------------ kinds, steps, points
 
     def set_kind(self, case: Case, kind: str, step: int = 0) -> None:
-        s = self.scenario
-        a, h = s.assignment, s.hours
+        a, h = self.assignment, self.hours
         if kind == PRELIMINARY:
             points, standing = a.points_preliminary_assessment, h.standing_hours_per_week_preliminary
         elif kind == INVESTIGATION_NOTIFICATION:
@@ -532,7 +573,7 @@ class Model:
             points, standing = a.points_investigation_application, h.standing_hours_per_week_investigation
         else:
             points = a.points_placement if kind == PLACEMENT else a.points_intervention
-            standing = s.ladder.step(step).standing_hours_per_week
+            standing = self.standing_hours[step]
         if self.caseworkers.set_kind(case, kind, points, standing) is not None:
             self.log(case, "waiting_list")
 
@@ -574,7 +615,7 @@ class Model:
             self.set_kind(case, PLACEMENT if placed else INTERVENTION, new)
             self.log(case, "step_start")
             if case.spell_entry:
-                every = self.scenario.practice.political_review_every_days
+                every = self.practice.political_review_every_days
                 case.next_political_day = float("inf") if every is None else now + every
         if old >= FIRST_PLACEMENT_STEP and new < FIRST_PLACEMENT_STEP:
             child.returned_home_day = now
@@ -582,7 +623,7 @@ class Model:
         if 0 < new < old:
             # A move down: a higher risk of relapse for a while, and higher still until the
             # first full follow-up after the move (docs/conceptual-model.md §3.6).
-            child.relapse_until_day = now + self.scenario.need.relapse_window_days
+            child.relapse_until_day = now + self.need.relapse_window_days
             child.unsupported = True
         elif new > old:
             child.unsupported = False
@@ -595,29 +636,24 @@ class Model:
         hours and visits the family with every follow-up."""
         second = self.caseworkers.fewest_points(other_than=case.owner)
         case.second = second
-        second.standing_hours += self.initial_scenario.ladder.foster.standing_hours_per_week
+        second.standing_hours += self._second_standing_hours
 
     def release_second_caseworker(self, case: Case) -> None:
         second = case.second
         if second is not None:
-            second.standing_hours -= self.initial_scenario.ladder.foster.standing_hours_per_week
+            second.standing_hours -= self._second_standing_hours
             case.second = None
 
     # ------------------------------------------------------------------ records
 
     def log(self, case: Case, event: str, worker: int | None = None) -> None:
-        """One row of the event log (the hottest record: columns appended directly)."""
+        """One row of the event log (the hottest record: packed here, without a call of the
+        table's ``add``)."""
         if worker is None:
             owner = case.owner
             worker = owner.id if owner is not None else -1
-        t, ch, ca, ev, st, wo = self._log_columns
         child = case.child
-        t(self.env.now)
-        ch(child.id)
-        ca(case.id)
-        ev(EVENT_CODES[event])
-        st(child.step)
-        wo(worker)
+        self._log_append(self._log_pack(self.env.now, child.id, case.id, EVENT_CODES[event], child.step, worker))
 
     def first_contact(self, case: Case, by: str) -> None:
         self.rec.contacts.add(case.id, case.child.id, case.notified_day, self.env.now, by)

@@ -29,12 +29,12 @@ def need_rates_per_year(m: Model, child: Child) -> tuple[float, float]:
     At the top of the scale an unmet need cannot rise further: it escalates instead (a
     placement that cannot hold the child breaks down), at the rate an unmet need rises.
     """
-    p = m.scenario.need
+    p = m.need
     step, need = child.step, child.need
     if step >= need:
         fall = p.improve_rate_per_year_when_met[step - 1] if step > 0 and need > 0 else 0.0
         if child.persistent and need >= PLACEMENT_NEED:
-            fall *= m.scenario.children.persistent_improve_rate_factor
+            fall *= m.children.persistent_improve_rate_factor
         rise = p.worsen_rate_per_year_met
     else:
         fall = p.improve_rate_per_year_unmet
@@ -88,7 +88,7 @@ def start_crisis(m: Model, case: Case, u_length: float) -> None:
     the crisis passes after an exponential time, whatever the step, and takes those levels
     with it; a review after that sees the lower need."""
     m.log(case, "crisis")
-    rate = m.scenario.children.crisis_resolve_rate_per_year
+    rate = m.children.crisis_resolve_rate_per_year
     if rate <= 0.0:
         return
     delay = -math.log(1.0 - u_length) * DAYS_PER_YEAR / rate
@@ -130,11 +130,7 @@ def _change(m: Model, child: Child, direction: int) -> None:
     m.log(case, "need_up" if direction > 0 else "need_down")
     if direction < 0 and child.need <= child.step:
         case.accepted_need = child.step  # the step meets the need again: a later rise is a rise
-    if (
-        direction > 0
-        and child.need > child.step
-        and child.need_draws.uniform() < m.scenario.need.acute_probability_when_unmet
-    ):
+    if direction > 0 and child.need > child.step and child.need_draws.uniform() < m.need.acute_probability_when_unmet:
         m.log(case, "acute_event")
         m.raise_acute(case)
     schedule_need_change(m, child)

@@ -168,7 +168,7 @@ def decision_indicators(events: pd.DataFrame, spells: pd.DataFrame, measured_day
     """How the ladder moved: moves down and planned moves out of an institution made, plans
     dropped (not started before the next follow-up), moves down deferred (wait and see), per year."""
     years = measured_days / DAYS_PER_YEAR
-    event = events["event"].astype(str)
+    event = events["event"]  # compared as it is: the log's categorical, without a copy as text
     ended = spells.loc[spells["end_day"].notna() & (spells["end_day"] >= 0), "end_reason"]
     return {
         "moves_down_per_year": float(ended.isin(["step_down", "planned_move"]).sum() / years),

@@ -241,3 +241,25 @@ def test_the_two_level_queue_orders_by_time_priority_and_order_of_scheduling(buc
 def test_buckets_are_a_power_of_two_days_wide(width):
     with pytest.raises(ValueError, match="power of two"):
         Environment(bucket_days=width)
+
+
+def test_simpys_own_run_and_step_work_on_the_fast_loop():
+    """``run(until=...)`` (SimPy's, which calls ``step``) takes the same steps as on stock SimPy."""
+
+    def traced(env_class):
+        env = env_class(bucket_days=0.25)
+        trace = []
+
+        def ticker(name, delay):
+            for _ in range(5):
+                yield env.timeout(delay)
+                trace.append((env.now, name))
+
+        env.process(ticker("a", 0.3))
+        env.process(ticker("b", 0.7))
+        env.run(until=2.0)
+        trace.append((env.now, "paused"))
+        env.run(until=4.0)
+        return trace, env.peek()
+
+    assert traced(Environment) == traced(StockEnvironment)
