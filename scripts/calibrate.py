@@ -67,7 +67,9 @@ def _stock(scenario) -> dict:
 class Problem:
     """The scenarios, the fixed seeds, and the evaluation of one parameter vector."""
 
-    def __init__(self, replications: int, years: float, warmup: float, seed: int, workers: int):
+    def __init__(
+        self, replications: int, years: float, warmup: float, seed: int, workers: int, stock_replications: int
+    ):
         self.files = {name: load_scenario(name) for name in (BASELINE, SWEDISH, HIGH_LOAD)}
         self.base = self.files[BASELINE]
         self.replications, self.years, self.warmup, self.seed = replications, years, warmup, seed
@@ -75,7 +77,7 @@ class Problem:
         self.stock = {name: _stock(self.files[name]) for name in (BASELINE, SWEDISH)}
         self.staff = {name: scenario.staffing.caseworkers for name, scenario in self.files.items()}
         self.evaluations = 0
-        self.stock_replications = 256  # runs behind a written stock (--stock-replications)
+        self.stock_replications = stock_replications  # runs behind each derived stock that is written
 
     def scenario(self, name: str, x: np.ndarray, staff: int | None = None, warmup: float | None = None):
         """The scenario at parameters ``x`` (set in the baseline, the others inherit them), from
@@ -229,12 +231,12 @@ def print_stock(name: str, stock: dict, full: bool) -> None:
     print(f"{name} stock per 1,000 by step: {per_step}, under investigation {pipeline}{more}")
 
 
-def check(problem: Problem, x: np.ndarray, replications: int, stock_replications: int) -> tuple[dict, str]:
-    """Each scenario's stock from its own end state (the mean of ``stock_replications`` runs),
-    then checked in ``replications`` runs; the runs and the report."""
+def check(problem: Problem, x: np.ndarray, replications: int) -> tuple[dict, str]:
+    """Each scenario's stock from its own end state (the mean of ``problem.stock_replications``
+    runs), then checked in ``replications`` runs; the runs and the report."""
     reps = {}
     for name in (BASELINE, SWEDISH):
-        problem.derive_stock(name, x, stock_replications)
+        problem.derive_stock(name, x, problem.stock_replications)
         reps[name] = problem.run(problem.scenario(name, x), replications=replications)
     return reps, report(pd.concat(reps.values(), ignore_index=True))
 
@@ -243,7 +245,7 @@ def stock_only(problem: Problem, x: np.ndarray, args) -> int:
     """Re-derive the baseline's and the Swedish model's initial stocks at the files' own values
     and staffing (after --warmup years from the current stock), check them, and with --write
     write only the stocks."""
-    _, text = check(problem, x, args.check_replications, args.stock_replications)
+    _, text = check(problem, x, args.check_replications)
     for name in (BASELINE, SWEDISH):
         print_stock(name, problem.stock[name], full=False)
     print(text)
@@ -251,7 +253,7 @@ def stock_only(problem: Problem, x: np.ndarray, args) -> int:
         for name in (BASELINE, SWEDISH):
             cal.write_values(
                 SCENARIOS / f"{name}.toml",
-                stock_values(problem.stock[name], args.stock_replications, problem.warmup + problem.years),
+                stock_values(problem.stock[name], problem.stock_replications, problem.warmup + problem.years),
             )
             load_scenario(SCENARIOS / f"{name}.toml")  # still valid
         print("stocks written to scenarios/danish_baseline.toml and swedish_model.toml")
@@ -292,8 +294,7 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="write the values into the scenario files")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    problem = Problem(args.replications, args.years, args.warmup, args.seed, args.workers)
-    problem.stock_replications = args.stock_replications
+    problem = Problem(args.replications, args.years, args.warmup, args.seed, args.workers, args.stock_replications)
     x0 = np.array([cal.value_of(problem.base, p.name) for p in cal.PARAMETERS])
     x = x0.copy() if args.start is None else np.array([float(v) for v in args.start.split(",")])
     if len(x) != len(cal.PARAMETERS):
@@ -323,7 +324,7 @@ def main(argv=None) -> int:
     print(f"staff {problem.staff}", flush=True)
 
     print(f"final check: {args.check_replications} replications of {args.years:g} years, seed {args.seed}")
-    reps, text = check(problem, x, args.check_replications, args.stock_replications)
+    reps, text = check(problem, x, args.check_replications)
     fit = 0.5 * float((cal.range_residuals(reps[BASELINE], cal.DANISH_TARGETS) ** 2).sum())
     text += f"\ncalibration objective (Danish figures only, {args.check_replications} replications): {fit:.3f}"
     print()

@@ -226,6 +226,7 @@ def _settled(scenario, args) -> str:
     import sys
     import time
 
+    from sim.constants import PLACEMENT_STEPS
     from sim.engine.workload import check_workload
     from sim.experiments.calibration import END_STATE, replicate, steady_stock
     from sim.experiments.jobs import local_backend
@@ -243,7 +244,8 @@ def _settled(scenario, args) -> str:
     finally:
         backend.close()
     stock = steady_stock([r.tables for r in results], scenario.municipality.children)
-    in_care = [int((r.tables["stock"]["step"] >= 3).sum()) * 1000.0 / scenario.municipality.children for r in results]
+    per_1000 = 1000.0 / scenario.municipality.children
+    in_care = [int(r.tables["stock"]["step"].isin(PLACEMENT_STEPS).sum()) * per_1000 for r in results]
     mean, low, high, _ = mean_ci(in_care)
     print(
         f"settled {scenario.name}: children in care {mean:.2f} per 1,000 children [95 % CI {low:.2f}, {high:.2f}] "

@@ -131,9 +131,10 @@ def cmd_warmup(args) -> int:
     after = f"drift after {scenario.run.warmup_years:g} y, % [95 % CI]"
     print(f"{'indicator'.ljust(width)}  MSER-5 (years)  {after}")
     print(f"{'-' * width}  {'-' * 14}  {'-' * len(after)}")
+    drifts = {name: report.drift(name) for name in names}
     for name in names:
         note = "  at the limit: not settled in the first half, run longer" if report.at_limit(name) else ""
-        mean, low, high = report.drift(name)
+        mean, low, high = drifts[name]
         drift = "-" if math.isnan(low) else f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]"
         print(f"{name.ljust(width)}  {report.mser5_days(name) / DAYS_PER_YEAR:14.2f}  {drift:>{len(after)}}{note}")
     print()
@@ -147,8 +148,7 @@ def cmd_warmup(args) -> int:
         print(
             f"(a lower bound: some indicators had not settled within {args.years / 2:g} years; run with more --years)"
         )
-    drifts = [report.drift(n) for n in names]
-    seen = [low > 0.0 or high < 0.0 for _, low, high in drifts if not math.isnan(low)]
+    seen = [low > 0.0 or high < 0.0 for _, low, high in drifts.values() if not math.isnan(low)]
     if suggested > current and seen and not any(seen):
         print(
             f"(no drift is seen after the scenario's {current:g} years, though: MSER-5 reads the mean curve of "
