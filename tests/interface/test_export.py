@@ -38,7 +38,8 @@ from sim.storage.rundata import load_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")  # pm4py's advert
 
-NEED = ("need_up", "need_down")
+NEED = ("need_up", "need_down", "crisis", "crisis_over")
+"""Changes of the latent need: an acute crisis raises it and its passing lowers it (left out unless asked for)."""
 START = pd.Timestamp("2020-01-01", tz="UTC")
 
 

@@ -25,7 +25,11 @@ def register(sub):
     )
     p.add_argument("--scenario", metavar="NAME", help="only this scenario (default: all)")
     p.add_argument("--replication", type=int, metavar="R", help="only this replication (default: all)")
-    p.add_argument("--include-need", action="store_true", help="include need_up/need_down (changes of the latent need)")
+    p.add_argument(
+        "--include-need",
+        action="store_true",
+        help="include need_up/need_down and crisis/crisis_over (changes of the latent need)",
+    )
     p.add_argument(
         "--start",
         default=DEFAULT_START,
