@@ -9,10 +9,11 @@ from the baseline's file; no practice is fitted. Each evaluation runs ``--replic
 replications (seeds ``[seed, r]``: common random numbers) after ``--warmup`` years from the
 current estimate of the baseline's steady state; ``--rounds`` rounds of bounded least squares,
 each from the stock the last one measured. Then the baseline's caseworkers are scaled to about 48
-cases each (Herning before the pilot), the high-load scenario's to about 60, and the Swedish
-model's are the fewest with which its practice runs in every replication (its own requirement;
-its caseload is checked against Borås's 15-20 out of sample); each scenario's initial stock is
-its steady state, the mean end state of ``--check-replications`` runs (a file without one gets a
+cases each (Herning before the pilot; ``--danish-caseworkers N`` holds them at N instead), the
+high-load scenario's to about 60, and the Swedish model's are the fewest with which its practice
+runs in every replication (its own requirement; its caseload is checked against Borås's 15-20 out
+of sample); each scenario's initial stock is its steady state, the mean end state of
+``--stock-replications`` runs (a file without one gets a
 first after ``--first-warmup`` years from empty). ``--no-search`` skips the fit, ``--stock-only``
 re-derives only the stocks; ``--write`` writes the values, each with a ``source.<field> =
 "calibrated: ..."`` note, and leaves the rest of the files as it is.
@@ -78,6 +79,7 @@ class Problem:
         self.staff = {name: scenario.staffing.caseworkers for name, scenario in self.files.items()}
         self.evaluations = 0
         self.stock_replications = stock_replications  # runs behind each derived stock that is written
+        self.danish_caseworkers: int | None = None  # the baseline's staffing held, not scaled to the caseload
 
     def scenario(self, name: str, x: np.ndarray, staff: int | None = None, warmup: float | None = None):
         """The scenario at parameters ``x`` (set in the baseline, the others inherit them), from
@@ -119,7 +121,10 @@ class Problem:
             return float(reps["mean_caseload_cases"].mean())
 
         staff = dict(self.staff)
-        staff[BASELINE], load = cal.staff_for_caseload(caseload, staff[BASELINE], CASELOADS[BASELINE])
+        if self.danish_caseworkers is not None:
+            staff[BASELINE], load = self.danish_caseworkers, caseload(self.danish_caseworkers)
+        else:
+            staff[BASELINE], load = cal.staff_for_caseload(caseload, staff[BASELINE], CASELOADS[BASELINE])
         staff[HIGH_LOAD] = cal.staff_for_cases(load * staff[BASELINE], CASELOADS[HIGH_LOAD])
         return staff
 
@@ -199,11 +204,13 @@ def write(problem: Problem, x: np.ndarray, staff: dict, stocks: dict) -> None:
             f"calibrated: {cal.BY_NAME[name].what}, against {against(name)} (docs/conceptual-model.md §5), {TAG}",
         )
     base |= stock_values(stocks[BASELINE], problem.stock_replications, problem.warmup + problem.years)
-    base["staffing.caseworkers"] = (
-        staff[BASELINE],
-        f"calibrated: staffing that yields about {CASELOADS[BASELINE]:.0f} cases per caseworker, Herning before the "
-        f"pilot (KORA; 30 on average, up to 60, seed 003; docs/conceptual-model.md §5), {TAG}",
-    )
+    if problem.danish_caseworkers is None:
+        base["staffing.caseworkers"] = (
+            staff[BASELINE],
+            f"calibrated: staffing that yields about {CASELOADS[BASELINE]:.0f} cases per caseworker, Herning before "
+            f"the pilot (KORA; 30 on average, up to 60, seed 003; docs/conceptual-model.md §5), {TAG}",
+        )
+    # else: held with --danish-caseworkers, whose reason is the file's own note (left as it is)
     swedish = stock_values(stocks[SWEDISH], problem.stock_replications, problem.warmup + problem.years)
     swedish["staffing.caseworkers"] = (
         staff[SWEDISH],
@@ -280,6 +287,14 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument(
+        "--danish-caseworkers",
+        type=int,
+        default=None,
+        help="hold the baseline's caseworkers at this number instead of scaling them to about 48 cases each "
+        "(the high-load scenario still gets about 60 cases each from the baseline's cases); the file's note on "
+        "the staffing is left as it is and should say why",
+    )
+    ap.add_argument(
         "--start",
         default=None,
         help="comma-separated starting values of the parameters, in the order of PARAMETERS "
@@ -294,7 +309,10 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="write the values into the scenario files")
     args = ap.parse_args(argv)
     started = time.perf_counter()
+    if args.danish_caseworkers is not None and args.danish_caseworkers < 1:
+        ap.error(f"--danish-caseworkers: at least 1, got {args.danish_caseworkers}")
     problem = Problem(args.replications, args.years, args.warmup, args.seed, args.workers, args.stock_replications)
+    problem.danish_caseworkers = args.danish_caseworkers
     x0 = np.array([cal.value_of(problem.base, p.name) for p in cal.PARAMETERS])
     x = x0.copy() if args.start is None else np.array([float(v) for v in args.start.split(",")])
     if len(x) != len(cal.PARAMETERS):
