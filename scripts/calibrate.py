@@ -13,10 +13,10 @@ cases each (Herning before the pilot; ``--danish-caseworkers N`` holds them at N
 high-load scenario's to about 60, and the Swedish model's are the fewest with which its practice
 runs in every replication (its own requirement; its caseload is checked against Borås's 15-20 out
 of sample); each scenario's initial stock is its steady state, the mean end state of
-``--stock-replications`` runs (a file without one gets a
-first after ``--first-warmup`` years from empty). ``--no-search`` skips the fit, ``--stock-only``
-re-derives only the stocks; ``--write`` writes the values, each with a ``source.<field> =
-"calibrated: ..."`` note, and leaves the rest of the files as it is.
+``--stock-replications`` runs (a file without one gets a first after ``--first-warmup`` years
+from empty). ``--no-search`` skips the fit, ``--stock-only`` re-derives only the stocks;
+``--write`` writes the values, each with a ``source.<field> = "calibrated: ..."`` note, and
+leaves the rest of the files as it is.
 
 This script says which scenarios, targets and parameters, the order of the steps, and what is
 printed and noted; the engine is ``sim.experiments.calibration``, that of ``welfare-sim
@@ -69,7 +69,14 @@ class Problem:
     """The scenarios, the fixed seeds, and the evaluation of one parameter vector."""
 
     def __init__(
-        self, replications: int, years: float, warmup: float, seed: int, workers: int, stock_replications: int
+        self,
+        replications: int,
+        years: float,
+        warmup: float,
+        seed: int,
+        workers: int,
+        stock_replications: int,
+        danish_caseworkers: int | None = None,
     ):
         self.files = {name: load_scenario(name) for name in (BASELINE, SWEDISH, HIGH_LOAD)}
         self.base = self.files[BASELINE]
@@ -79,7 +86,7 @@ class Problem:
         self.staff = {name: scenario.staffing.caseworkers for name, scenario in self.files.items()}
         self.evaluations = 0
         self.stock_replications = stock_replications  # runs behind each derived stock that is written
-        self.danish_caseworkers: int | None = None  # the baseline's staffing held, not scaled to the caseload
+        self.danish_caseworkers = danish_caseworkers  # the baseline's staffing held, not scaled to the caseload
 
     def scenario(self, name: str, x: np.ndarray, staff: int | None = None, warmup: float | None = None):
         """The scenario at parameters ``x`` (set in the baseline, the others inherit them), from
@@ -311,8 +318,15 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     if args.danish_caseworkers is not None and args.danish_caseworkers < 1:
         ap.error(f"--danish-caseworkers: at least 1, got {args.danish_caseworkers}")
-    problem = Problem(args.replications, args.years, args.warmup, args.seed, args.workers, args.stock_replications)
-    problem.danish_caseworkers = args.danish_caseworkers
+    problem = Problem(
+        args.replications,
+        args.years,
+        args.warmup,
+        args.seed,
+        args.workers,
+        args.stock_replications,
+        args.danish_caseworkers,
+    )
     x0 = np.array([cal.value_of(problem.base, p.name) for p in cal.PARAMETERS])
     x = x0.copy() if args.start is None else np.array([float(v) for v in args.start.split(",")])
     if len(x) != len(cal.PARAMETERS):

@@ -26,8 +26,8 @@ What is left out: ``need_up`` and ``need_down`` are not activities anyone perfor
 changes of the child's latent need, which the department does not see (it sees them only
 at a follow-up or an acute event, which are in the log); nor are ``crisis`` and
 ``crisis_over``, the rise of the need an acute crisis brings and its passing. They are left
-out unless ``include_need=True``. The event log holds every event of the measured period; cases open
-when measurement began start in the middle of their story.
+out unless ``include_need=True``. The event log holds every event of the measured period;
+cases open when measurement began start in the middle of their story.
 
 ``write_xes`` writes XES 1.0 (one trace per case, with the case id, scenario, replication
 and child as trace attributes; events with activity, timestamp, resource and step) with a
