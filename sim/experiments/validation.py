@@ -124,6 +124,26 @@ CHECKS: tuple[Check, ...] = (
         "002",
         fitted=False,
     ),
+    Check(
+        "new measures followed up within 3 months of their start",
+        BASELINE,
+        "first_followup_within_3_months_share",
+        0.44,
+        0.75,
+        "44 % (2020) to 75 % (2024) of the cases reviewed",
+        "Ankestyrelsen",
+        fitted=False,
+    ),
+    Check(
+        "investigations done within the 4-month deadline",
+        BASELINE,
+        "investigations_within_deadline_share",
+        0.50,
+        0.60,
+        "60 % (2021), 50 % (2024) of the cases reviewed",
+        "Ankestyrelsen",
+        fitted=False,
+    ),
     Check("kinship share of placements", BASELINE, "placement_share_kinship", 0, 0.05, "under 1 in 20", "002"),
     Check("re-placements among placements", BASELINE, "replacement_share", 0.08, 0.14, "just over 1 in 10", "002"),
     # The Swedish model: never seen by the calibration (out of sample).
@@ -222,6 +242,22 @@ OUT_OF_SAMPLE_NOTES: dict[tuple[str, str], str] = {
         "of the notifications, and the time in care fell to 2.8 years, out of its range. The two figures pull "
         "apart in a model whose care ends at 18: Danmarks Statistik counts the placed aged 0-22, and young "
         "people who stay in care after 18 lengthen its time in care without a short placement to balance them"
+    ),
+    (BASELINE, "first_followup_within_3_months_share"): (
+        "the model's Danish department follows up about 8 in 10 new measures within 3 months; the "
+        "departments Ankestyrelsen reviewed, 44-75 %. The baseline has more hours to spare than they had: "
+        "its 16 caseworkers carry about 44 cases each (the calibration chose 16 for about 48 cases, from an "
+        "earlier initial stock); at 15 they carry about 47.5 and follow up about 63 % within 3 months. The "
+        "2020 figure also counts a follow-up that lacked the content the law asks for, which the model does "
+        "not represent. How strained the Danish baseline is decides how much the Swedish staffing buys "
+        "with the Danish practice (counterfactual (b)): README, 'Read the saving with care'"
+    ),
+    (BASELINE, "investigations_within_deadline_share"): (
+        "the model moves an investigation up to deadline priority as its 4 months run out, and the Danish "
+        "baseline has the hours to finish every one in time; Ankestyrelsen found about half of the "
+        "investigations late. The model has no mechanism by which an investigation runs over for reasons "
+        "other than hours (a statement from a school or a doctor that is late, a family that cannot be met), "
+        "and its baseline is less strained than the departments reviewed (see the row above)"
     ),
     (SWEDISH, "median_placement_days_institution"): (
         "the practice as modelled plans the move out at the first monthly follow-up after 183 days "

@@ -136,7 +136,8 @@ def validation_markdown(
         "range; the interval is the 95 % confidence interval over replications.",
         "- **Fitted** checks are the Danish figures `scripts/calibrate.py` fits the shared parameters to (a pass "
         "shows the fit, not the model). **Out of sample** checks are never seen by the calibration: the Swedish "
-        "model's figures come out of its practice and staffing alone.",
+        "model's figures, which come out of its practice and staffing alone, and Danish figures the calibration "
+        "leaves out (among them Ankestyrelsen's on how punctual Danish departments are).",
         "",
         "## Observed against simulated",
         "",

@@ -231,6 +231,28 @@ def followup_indicators(followups: pd.DataFrame, grace_days: float, legal_days: 
     }
 
 
+FIRST_FOLLOWUP_DAYS = DAYS_PER_YEAR / 4
+"""The legal limit for the first follow-up of a measure: within 3 months of its start (Serviceloven
+section 70; docs/sources.md)."""
+
+
+def first_followup_indicators(spells: pd.DataFrame, followups: pd.DataFrame, measured_days: float) -> dict[str, float]:
+    """``first_followup_within_3_months_share``: of the measures begun in the measured years
+    that ran at least 3 months (a spell on a step of the ladder, ended since or still running),
+    the share followed up within 3 months of their start: the figure Ankestyrelsen's
+    Børnesagsbarometret reads from case files. A measure that ended sooner, or is still running
+    with its 3 months not over at the end of the run, is left out; one that ran 3 months without
+    a follow-up counts as late, whether its follow-up came later or never did."""
+    keys = ["district", "case"] if "district" in spells and "district" in followups else ["case"]
+    begun = spells[(spells["start_day"] >= 0) & (spells["step"] > 0)]
+    ran = begun["end_day"].fillna(measured_days) - begun["start_day"] >= FIRST_FOLLOWUP_DAYS
+    measures = begun.loc[ran, [*keys, "start_day"]]
+    done = followups.loc[followups["done_day"].notna(), [*keys, "previous_day", "done_day"]]
+    first = measures.merge(done, how="left", left_on=[*keys, "start_day"], right_on=[*keys, "previous_day"])
+    on_time = (first["done_day"] - first["start_day"]).le(FIRST_FOLLOWUP_DAYS)
+    return {"first_followup_within_3_months_share": _share(on_time)}
+
+
 def placement_indicators(placements: pd.DataFrame, measured_days: float, children: int) -> dict[str, float]:
     years = measured_days / DAYS_PER_YEAR
     started = placements[placements["start_day"] >= 0]

@@ -74,6 +74,7 @@ def summarize(tables: dict[str, pd.DataFrame], s: Scenario, end: float, children
     values.update(
         ind.followup_indicators(tables["followups"], s.followup.on_time_grace_days, s.followup.legal_interval_days)
     )
+    values.update(ind.first_followup_indicators(tables["spells"], tables["followups"], end))
     values.update(ind.placement_indicators(tables["placements"], end, children))
     values.update(ind.care_turnover_indicators(tables["placements"], end))
     values.update(ind.cost_indicators(tables["costs"], end))

@@ -12,6 +12,7 @@ from sim.results.indicators import (
     caseload_indicators,
     cost_indicators,
     cost_table,
+    first_followup_indicators,
     followup_indicators,
     kaplan_meier,
     km_median,
@@ -64,6 +65,34 @@ def test_followup_indicators_count_overdue_followups_as_late():
     assert out["followup_within_legal_share"] == pytest.approx(1 / 4)  # only 12 - 0 <= 20
     assert out["mean_followup_interval_days"] == pytest.approx((12 + 25 + 30.5) / 3)
     assert out["mean_followup_delay_days"] == pytest.approx((2 + 15 + 0.5) / 3)
+
+
+def test_first_followup_share_counts_measures_that_ran_three_months():
+    three_months = DAYS_PER_YEAR / 4
+    spells = pd.DataFrame(
+        {
+            "case": [1, 2, 3, 4, 5, 6, 7, 1],
+            "step": [2, 4, 1, 5, 2, 3, 2, 3],
+            "start_day": [10.0, 0.0, 0.0, 0.0, -50.0, 0.0, 990.0, 200.0],
+            "end_day": [200.0, float("nan"), 120.0, 60.0, float("nan"), 150.0, float("nan"), float("nan")],
+        }
+    )
+    followups = pd.DataFrame(
+        {
+            "case": [1, 1, 2, 3, 4, 5, 7, 1],
+            "previous_day": [10.0, 80.0, 0.0, 0.0, 0.0, -50.0, 990.0, 200.0],
+            "done_day": [80.0, 150.0, 95.0, 110.0, 40.0, 20.0, float("nan"), 260.0],
+        }
+    )
+    out = first_followup_indicators(spells, followups, measured_days=1000.0)
+    # case 1, step 2: first follow-up 70 days after the start (on time), the second does not count;
+    # case 2: 95 days, late; case 3: 110 days, late; case 4 ended within 3 months: left out;
+    # case 5 began before the measured years: left out; case 6 ran 150 days without a follow-up: late;
+    # case 7 began 10 days before the end: left out; case 1, step 3: 60 days, on time
+    assert 95.0 > three_months
+    assert out["first_followup_within_3_months_share"] == pytest.approx(2 / 5)
+    empty = first_followup_indicators(spells.iloc[:0], followups.iloc[:0], measured_days=1000.0)
+    assert math.isnan(empty["first_followup_within_3_months_share"])
 
 
 def test_caseload_indicators():
