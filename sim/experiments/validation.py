@@ -391,6 +391,7 @@ class ValidationRun:
     seconds: float
     herning: Any = None  # a BusinessCase
     sensitivity: Any = None  # a SensitivityResult
+    commit: str | None = None  # the code's commit when the run began (the document's own figure not yet written)
 
 
 def run_validation(
@@ -409,7 +410,10 @@ def run_validation(
     > 0, the Morris screening of :mod:`sim.experiments.sensitivity`) and return what ran."""
     import time
 
+    from sim.experiments.batch import _git_commit
+
     started = time.perf_counter()
+    commit = _git_commit()
     baseline, swedish = scenario_entry(BASELINE), scenario_entry(SWEDISH)
     if sensitivity_trajectories:  # a parameter no longer marked uncertain stops us before the batch, not after
         from sim.experiments import sensitivity as morris
@@ -452,4 +456,4 @@ def run_validation(
         sensitivity = run_morris(
             trajectories=sensitivity_trajectories, years=years, seed=seed, workers=workers, progress=progress
         )
-    return ValidationRun(result, spec, command, batch_out, time.perf_counter() - started, herning, sensitivity)
+    return ValidationRun(result, spec, command, batch_out, time.perf_counter() - started, herning, sensitivity, commit)

@@ -56,6 +56,7 @@ def write_validation(run: ValidationRun, out: Path) -> tuple[Path, int, int]:
         sensitivity=run.sensitivity,
         figure=figure,
         herning=run.herning,
+        commit=run.commit,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, text.encode("utf-8"))
@@ -101,9 +102,11 @@ def validation_markdown(
     sensitivity=None,
     figure: str | None = None,
     herning=None,
+    commit: str | None = None,
 ) -> str:
     """The validation document from the batch ``result`` of :func:`run_validation` (and the
-    Herning business case and the Morris analysis, where run)."""
+    Herning business case and the Morris analysis, where run). ``commit`` is the code's
+    commit as the run began (by default, as the document is written)."""
     from sim.results.stats import mean_ci
 
     children = {e.name: e.scenario.municipality.children for e in spec.scenarios}
@@ -129,8 +132,8 @@ def validation_markdown(
         f"- Replications: {result.replications_used} per scenario, seed {spec.seed}, common random numbers; "
         f"{spec.years if spec.years is not None else 'the scenarios’ own'} measured years "
         "after each scenario's warm-up (from its steady-state initial stock).",
-        f"- Commit: `{_git_commit() or 'unknown'}`; generated {dt.datetime.now().isoformat(timespec='seconds')} "
-        f"in {seconds:.0f} s.",
+        f"- Commit: `{(commit or _git_commit()) or 'unknown'}`; "
+        f"generated {dt.datetime.now().isoformat(timespec='seconds')} in {seconds:.0f} s.",
         "- Observed figures: `docs/conceptual-model.md` §5 (sources, described in `docs/sources.md`: the seed "
         "documents 001-004 and public statistics). A check passes when the simulated mean lies within the stated "
         "range; the interval is the 95 % confidence interval over replications.",

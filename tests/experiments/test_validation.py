@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.cli import main
+from sim.experiments import batch
 from sim.experiments import sensitivity as morris
 from sim.experiments.validation import CHECKS, MECHANISMS
 from sim.present.validation import sensitivity_section
@@ -16,6 +17,10 @@ SMALL = ("staffing.cost_dkk_per_year", "need.worsen_rate_per_year_unmet")
 @pytest.mark.slow
 def test_the_validation_command_writes_every_row(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(morris, "PARAMETERS", tuple(p for p in morris.PARAMETERS if p.name in SMALL))
+    # The run writes its own figure beside the document, which in a checkout marks the tree
+    # modified: the document names the commit as the run began, not "-dirty" from its own figure.
+    commits = iter(["c0"])
+    monkeypatch.setattr(batch, "_git_commit", lambda: next(commits, "c0-dirty"))
     out = tmp_path / "VALIDATION.md"
     code = main(
         [
@@ -37,7 +42,8 @@ def test_the_validation_command_writes_every_row(tmp_path, capsys, monkeypatch):
     )
     assert code == 0
     text = out.read_text(encoding="utf-8")
-    assert "do not edit by hand" in text and "Commit:" in text and "2 per scenario, seed 1" in text
+    assert "do not edit by hand" in text and "2 per scenario, seed 1" in text
+    assert "- Commit: `c0`;" in text
     table = [line for line in text.splitlines() if line.startswith("| ") and ("pass" in line or "fail" in line)]
     assert len(table) == len(CHECKS)
     for check in CHECKS:
