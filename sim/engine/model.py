@@ -135,10 +135,14 @@ def _stock_age(stream: Stream | ChildStream, mean_years: float) -> float:
 class Model:
     """The shared state of one replication."""
 
-    def __init__(self, scenario: Scenario, seed: int | list[int], years: float | None = None):
+    def __init__(
+        self, scenario: Scenario, seed: int | list[int], years: float | None = None, env: Environment | None = None
+    ):
+        """``env``: the event loop to run on, shared with other models (see :meth:`start`); by
+        default one of the model's own, its buckets of time sized for the municipality."""
         s = self.scenario = self.initial_scenario = scenario
         self.seed = seed
-        self.env = Environment(bucket_days=bucket_days(s.municipality.children))
+        self.env = Environment(bucket_days=bucket_days(s.municipality.children)) if env is None else env
         self.rng = Streams(seed)
         self.rec = Recorder()
         self._log_append, self._log_pack = self.rec.events.row_writer()
@@ -173,6 +177,18 @@ class Model:
     # ------------------------------------------------------------------ running
 
     def run(self) -> None:
+        """Run the replication to its end."""
+        self.start()
+        with collector_paused():
+            self.env.run_until(self.end_day)
+
+    def start(self) -> None:
+        """Put the initial stock and the model's processes on its event loop, without running
+        it. Models that share one loop (``env``) and were all started run together, each as it
+        would alone: they share no state, and the loop keeps the order of each one's events
+        (time, priority, then the order they were scheduled in). bench/bench_scale.py runs many
+        small municipalities so, to part the cost of a larger heap from the cost of a larger
+        municipality."""
         env = self.env
         self._initial_stock()
         env.process(notifications(self))
@@ -181,8 +197,6 @@ class Model:
         env.process(self._age_outs())
         if self.scenario.transition is not None:
             env.process(self._transition())
-        with collector_paused():
-            env.run_until(self.end_day)
 
     def dispose(self) -> None:
         """Break the model's reference cycles once its tables are built, so that reference
