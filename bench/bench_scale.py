@@ -1,6 +1,7 @@
 """Scale benchmark: the cost of a replication per child-year, from a small municipality to a large one.
 
 Run:  python bench/bench_scale.py [--sizes 20000,100000,400000] [--years 10] [--practice danish|swedish]
+                                  [--budget 60] [--shared-loop]
 
 Each size is a municipality made as ``welfare-sim init`` makes it (the shipped scenario with
 its children and the caseworkers and desk staff scaled with them), run (seed 1, the
@@ -28,6 +29,10 @@ import resource
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.params import Scenario
 
 
 def one(practice: str, children: int, years: float, towns: int = 1) -> dict:
@@ -59,7 +64,7 @@ def one(practice: str, children: int, years: float, towns: int = 1) -> dict:
     }
 
 
-def shared_loop(scenario, towns: int, years: float) -> int:  # noqa: ANN001 - a Scenario
+def shared_loop(scenario: Scenario, towns: int, years: float) -> int:
     """``towns`` copies of ``scenario`` (seeds 1, 2, ...) started on one event loop and run
     together, then each one's tables built as :func:`sim.simulate` builds them; the events."""
     from sim.engine.collect import build_result
