@@ -69,14 +69,12 @@ def shared_loop(scenario: Scenario, towns: int, years: float) -> int:
     together, then each one's tables built as :func:`sim.simulate` builds them; the events."""
     from sim.engine.collect import build_result
     from sim.engine.kernel import Environment, collector_paused
-    from sim.engine.model import Model, bucket_days
+    from sim.engine.model import Model, bucket_days, run_together
 
     env = Environment(bucket_days=bucket_days(scenario.municipality.children * towns))
-    with collector_paused():
+    with collector_paused():  # as simulate: paused until the tables are built
         models = [Model(scenario, seed, years, env=env) for seed in range(1, towns + 1)]
-        for model in models:
-            model.start()
-        env.run_until(models[0].end_day)
+        run_together(models)
         for model in models:
             build_result(model)
     return env.events_scheduled()
@@ -129,14 +127,13 @@ def main() -> None:
     first = rows[0]
     print()
     for row in rows[1:]:
+        ratio = row["us_per_child_year"] / first["us_per_child_year"]
         if row["towns"] > 1:
-            ratio = row["us_per_child_year"] / first["us_per_child_year"]
             print(
                 f"{row['towns']} municipalities of {first['children']:,} on one event loop (the work of "
                 f"{first['children']:,} each, the heap of {row['children']:,}): {ratio:.2f}x the CPU per child-year"
             )
             continue
-        ratio = row["us_per_child_year"] / first["us_per_child_year"]
         more = row["children"] - first["children"]
         memory = (
             f"; {(row['peak_mb'] - first['peak_mb']) / more * 1000:.1f} MB more per 1,000 more children" if more else ""

@@ -118,6 +118,21 @@ def bucket_days(children: int) -> float:
     return 2.0 ** min(4, max(-12, round(math.log2(10_000.0 / max(children, 1)))))
 
 
+def run_together(models: list[Model]) -> None:
+    """Start ``models``, which share one event loop (``Model(env=...)``) and end on the same
+    day, and run them to that day. Each runs as it would alone: they share no state, and the
+    loop keeps the order of each one's events (time, priority, then the order they were
+    scheduled in). bench/bench_scale.py runs many small municipalities so, to part the cost of
+    a larger heap from the cost of a larger municipality."""
+    env, end_day = models[0].env, models[0].end_day
+    if any(m.env is not env or m.end_day != end_day for m in models):
+        raise ValueError("models run together share one event loop and one end day")
+    for model in models:
+        model.start()
+    with collector_paused():
+        env.run_until(end_day)
+
+
 def _stock_age(stream: Stream | ChildStream, mean_years: float) -> float:
     """An age in [0, 18) years with the given mean (3 to 15; 9 is uniform): children in care
     are older on average than children notified, since those whose need persists stay until
@@ -178,17 +193,11 @@ class Model:
 
     def run(self) -> None:
         """Run the replication to its end."""
-        self.start()
-        with collector_paused():
-            self.env.run_until(self.end_day)
+        run_together([self])
 
     def start(self) -> None:
         """Put the initial stock and the model's processes on its event loop, without running
-        it. Models that share one loop (``env``) and were all started run together, each as it
-        would alone: they share no state, and the loop keeps the order of each one's events
-        (time, priority, then the order they were scheduled in). bench/bench_scale.py runs many
-        small municipalities so, to part the cost of a larger heap from the cost of a larger
-        municipality."""
+        it (:func:`run_together` starts and runs models that share one loop)."""
         env = self.env
         self._initial_stock()
         env.process(notifications(self))
